@@ -1,0 +1,1 @@
+"""The local stack and the operator CLI."""

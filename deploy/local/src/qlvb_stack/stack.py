@@ -1,0 +1,116 @@
+"""The local stack as a whole: bring it up (idempotently, repairing a half-started one), down,
+and report its state."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from dataclasses import asdict
+
+from qlvb_stack.components import (
+    Component,
+    ComponentStatus,
+    Postgres,
+    SeaweedS3,
+    Tansu,
+)
+from qlvb_stack.config import StackConfig
+from qlvb_stack.processes import StackError, require_writable
+from qlvb_stack.provision import provision_buckets, provision_postgres, provision_topics
+
+Say = Callable[[str], None]
+
+
+def _quiet(_: str) -> None:
+    return None
+
+
+class Stack:
+    def __init__(self, cfg: StackConfig | None = None) -> None:
+        self.cfg = cfg or StackConfig.from_env()
+        self.s3 = SeaweedS3(self.cfg)
+        self.postgres = Postgres(self.cfg)
+        self.kafka = Tansu(self.cfg)
+
+    @property
+    def components(self) -> list[Component]:
+        return [self.s3, self.postgres, self.kafka]
+
+    def _ensure(self, comp: Component, timeout: float, say: Say) -> None:
+        """Start ``comp`` unless it runs; a running one that never gets ready is restarted once."""
+        before = comp.status()
+        if before.state == "stopped":
+            say(f"starting {comp.name}")
+            comp.start()
+            comp.wait_ready(timeout)
+            return
+        try:
+            comp.wait_ready(min(timeout, 15.0))
+        except StackError:
+            say(f"{comp.name} (pid {before.pid}) runs but is not ready: restarting it")
+            comp.stop()
+            comp.start()
+            comp.wait_ready(timeout)
+
+    def up(self, *, timeout: float = 90.0, say: Say = _quiet) -> list[ComponentStatus]:
+        import asyncio
+
+        require_writable(self.cfg.home)
+        for sub in (self.cfg.run_dir, self.cfg.log_dir, self.cfg.data_dir):
+            require_writable(sub)
+        self.cfg.secrets()  # generated once, before any component needs them
+
+        # SeaweedFS takes a few seconds to get writable volumes: start it first, start PostgreSQL
+        # meanwhile, then wait for it. Tansu needs its bucket, so it comes last.
+        if self.s3.status().state == "stopped":
+            say("starting s3")
+            self.s3.start()
+        self._ensure(self.postgres, timeout, say)
+        asyncio.run(provision_postgres(self.cfg))
+        self._ensure(self.s3, timeout, say)
+        provision_buckets(self.cfg)
+        self._ensure(self.kafka, timeout, say)
+        created = asyncio.run(provision_topics(self.cfg))
+        if created:
+            say(f"created {len(created)} topics")
+        return self.status()
+
+    def down(self, *, purge: bool = False, say: Say = _quiet) -> None:
+        errors: list[str] = []
+        for comp in reversed(self.components):
+            if comp.status().state != "stopped":
+                say(f"stopping {comp.name}")
+            try:
+                comp.stop()
+            except StackError as exc:
+                errors.append(str(exc))
+        if errors:
+            raise StackError("; ".join(errors))
+        if purge and self.cfg.home.exists():
+            shutil.rmtree(self.cfg.home)
+            say(f"removed {self.cfg.home}")
+
+    def status(self) -> list[ComponentStatus]:
+        return [c.status() for c in self.components]
+
+    def status_json(self) -> dict[str, object]:
+        comps = self.status()
+        return {
+            "home": str(self.cfg.home),
+            "state": "ready"
+            if all(c.state == "ready" for c in comps)
+            else "degraded"
+            if any(c.state != "stopped" for c in comps)
+            else "stopped",
+            "components": [asdict(c) for c in comps],
+        }
+
+    def component(self, name: str) -> Component:
+        for comp in self.components:
+            if comp.name == name:
+                return comp
+        names = ", ".join(c.name for c in self.components)
+        raise StackError(f"no component named {name!r}; choose one of: {names}")
+
+
+__all__ = ["Postgres", "SeaweedS3", "Stack", "Tansu"]

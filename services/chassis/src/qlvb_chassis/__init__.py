@@ -1,0 +1,1 @@
+"""Infrastructure shared by the QLVB services (no domain rules)."""

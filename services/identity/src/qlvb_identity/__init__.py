@@ -1,0 +1,1 @@
+"""QLVB identity service."""

@@ -1,0 +1,1 @@
+"""QLVB issuance service."""

@@ -1,0 +1,1 @@
+"""QLVB reporting service."""

@@ -1,0 +1,1 @@
+"""QLVB routing service."""
