@@ -109,6 +109,11 @@ def wait_ports_free(ports: Sequence[int], timeout: float) -> bool:
     return all(port_is_free(p) for p in ports)
 
 
+_CHILDREN: dict[int, subprocess.Popen[bytes]] = {}
+"""Children started by this process, kept so that they are reaped (no zombies, no warnings)
+when a long-lived caller such as the test suite stops them."""
+
+
 @dataclass
 class ManagedProcess:
     """A long-running child we start detached, with a pid file and a log file."""
@@ -159,7 +164,14 @@ class ManagedProcess:
                 cwd=cwd,
                 start_new_session=True,  # survives the CLI; signals go to its own group
             )
+        _CHILDREN[proc.pid] = proc
         self.pid_file.write_text(f"{proc.pid}\n")
+        # Until exec, /proc/<pid>/cmdline is still ours: wait for it so pid() recognizes the child.
+        deadline = time.monotonic() + 5
+        while self.marker not in pid_cmdline(proc.pid) and time.monotonic() < deadline:
+            if proc.poll() is not None:
+                break
+            time.sleep(0.01)
         return proc.pid
 
     def exited_early(self) -> bool:
@@ -175,6 +187,9 @@ class ManagedProcess:
                 os.killpg(pid, sig)
             deadline = time.monotonic() + wait
             while time.monotonic() < deadline:
+                child = _CHILDREN.get(pid)
+                if child is not None and child.poll() is not None:
+                    del _CHILDREN[pid]
                 if not pid_alive(pid):
                     self.pid_file.unlink(missing_ok=True)
                     return
