@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta, timezone
 
 import pytest
@@ -169,7 +170,7 @@ def test_naive_datetimes_refused() -> None:
     naive = datetime(2025, 3, 7, 16, 0)
     aware = local(FRIDAY, 16)
 
-    calls = [
+    calls: list[Callable[[], object]] = [
         lambda: PLAIN.add_working_hours(naive, 1),
         lambda: PLAIN.add_working_days(naive, 1),
         lambda: PLAIN.working_time_between(naive, aware),

@@ -22,8 +22,8 @@ Wiring in a service's app factory::
     async def approve(actor: Annotated[Actor, Depends(require_roles("office_leader"))]): ...
 """
 
-from __future__ import annotations
-
+# No ``from __future__ import annotations``: FastAPI must evaluate the dependency closures'
+# annotations, which name local variables.
 import asyncio
 import logging
 import time
@@ -100,7 +100,7 @@ class Principal(BaseModel):
     delegations: tuple[Delegation, ...] = ()
 
     @classmethod
-    def from_claims(cls, claims: Mapping[str, Any]) -> Principal:
+    def from_claims(cls, claims: Mapping[str, Any]) -> "Principal":
         return cls(
             user=claims.get("sub"),
             roles=claims.get("roles") or (),
@@ -326,7 +326,9 @@ class TokenVerifier:
     ) -> None:
         chosen = frozenset(algorithms)
         if not chosen or not chosen <= ALLOWED_ALGORITHMS:
-            raise ValueError(f"algorithms must be a non-empty subset of {sorted(ALLOWED_ALGORITHMS)}")
+            raise ValueError(
+                f"algorithms must be a non-empty subset of {sorted(ALLOWED_ALGORITHMS)}"
+            )
         self._keys = keys
         self._audience = audience
         self._issuer = issuer

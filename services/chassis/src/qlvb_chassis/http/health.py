@@ -32,13 +32,13 @@ _NO_STORE = {"Cache-Control": "no-store"}
 _MAX_REASON = 300
 
 
-async def _run_one(check: HealthCheck, timeout: float) -> str:
+async def _run_one(check: HealthCheck, limit: float) -> str:
     try:
-        async with asyncio.timeout(timeout) as deadline:
+        async with asyncio.timeout(limit) as deadline:
             await check()
     except TimeoutError as exc:
         if deadline.expired():
-            return f"timed out after {timeout:g} s"
+            return f"timed out after {limit:g} s"
         return _describe(exc)
     except Exception as exc:
         return _describe(exc)
@@ -50,10 +50,10 @@ def _describe(exc: Exception) -> str:
     return text[:_MAX_REASON]
 
 
-async def run_checks(checks: Mapping[str, HealthCheck], *, timeout: float) -> dict[str, str]:
-    """Every check's outcome by name: ``"ok"`` or why it failed."""
+async def run_checks(checks: Mapping[str, HealthCheck], *, limit: float) -> dict[str, str]:
+    """Every check's outcome by name, ``"ok"`` or why it failed; each gets ``limit`` seconds."""
     names = list(checks)
-    outcomes = await asyncio.gather(*(_run_one(checks[name], timeout) for name in names))
+    outcomes = await asyncio.gather(*(_run_one(checks[name], limit) for name in names))
     return dict(zip(names, outcomes, strict=True))
 
 
@@ -78,7 +78,7 @@ def health_router(
         responses=problem_responses(503),
     )
     async def readyz() -> Response:
-        outcomes = await run_checks(registered, timeout=timeout)
+        outcomes = await run_checks(registered, limit=timeout)
         for name, outcome in outcomes.items():
             previous = last_outcome.get(name, OK)
             if outcome != OK and previous == OK:

@@ -177,11 +177,13 @@ async def _on_http_exception(request: Request, exc: Exception) -> Response:
         "title": title,
         "status": exc.status_code,
     }
-    if isinstance(exc.detail, str):
-        if exc.detail != title:
-            body["detail"] = exc.detail
-    elif exc.detail is not None:
-        body["errors"] = jsonable_encoder(exc.detail)
+    # Typed str by Starlette, but FastAPI's HTTPException accepts any JSON-able detail.
+    detail: Any = exc.detail
+    if isinstance(detail, str):
+        if detail != title:
+            body["detail"] = detail
+    elif detail is not None:
+        body["errors"] = jsonable_encoder(detail)
     return ProblemResponse(body, status_code=exc.status_code, headers=headers)
 
 

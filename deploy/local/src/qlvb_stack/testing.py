@@ -1,4 +1,4 @@
-"""Fixtures shared by every test that needs the real local stack.
+"""Pytest fixtures for tests that need the real local stack (loaded with ``-p qlvb_stack.testing``).
 
 ``./qlvb test`` points QLVB_HOME and QLVB_PORT_BASE at a test stack of its own and brings it up;
 run directly, pytest starts (or reuses) the stack those variables name.
@@ -6,20 +6,16 @@ run directly, pytest starts (or reuses) the stack those variables name.
 
 from __future__ import annotations
 
-import os
 import uuid
-from collections.abc import Iterator
 
 import pytest
 
 from qlvb_stack.config import StackConfig
 from qlvb_stack.stack import Stack
 
-os.environ.setdefault("QLVB_ROOT", str(__import__("pathlib").Path(__file__).resolve().parents[1]))
-
 
 @pytest.fixture(scope="session")
-def stack() -> Iterator[Stack]:
+def stack() -> Stack:
     """The running test stack (started here if ``./qlvb test`` did not)."""
     running = Stack(StackConfig.from_env())
     running.up(timeout=120)

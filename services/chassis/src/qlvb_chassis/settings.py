@@ -1,0 +1,54 @@
+"""Settings: one pattern for every service (pydantic-settings, a per-service env prefix).
+
+A service subclasses :class:`ServiceSettings` and sets its prefix::
+
+    class IntakeSettings(ServiceSettings):
+        model_config = SettingsConfigDict(env_prefix="QLVB_INTAKE_")
+
+Nothing is read at import: settings are built in the service's composition root.
+"""
+
+from __future__ import annotations
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ServiceSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="QLVB_", extra="ignore")
+
+    service_name: str = "qlvb"
+    database_url: str = Field(
+        description="postgresql+asyncpg://role:password@host:port/qlvb; the role's search_path "
+        "is the service's own schema"
+    )
+    db_pool_size: int = 10
+    db_max_overflow: int = 10
+
+    kafka_bootstrap: str = "127.0.0.1:25092"
+    kafka_idempotence: bool = Field(
+        default=False,
+        description="Idempotent producer: off on Tansu (it refuses InitProducerId), on for Kafka.",
+    )
+    kafka_linger_ms: int = 5
+
+    s3_endpoint: str = "127.0.0.1:25333"
+    s3_access_key: str = ""
+    s3_secret_key: SecretStr = SecretStr("")
+    s3_secure: bool = False
+    s3_region: str = "us-east-1"
+
+    outbox_batch_size: int = 500
+    outbox_poll_interval_s: float = 0.25
+    outbox_backoff_max_s: float = 10.0
+
+    consumer_max_records: int = 200
+    consumer_max_attempts: int = 5
+    """Attempts for a message whose handler keeps failing before it goes to the DLQ."""
+    consumer_backoff_base_s: float = 0.2
+    consumer_backoff_max_s: float = 10.0
+
+    http_host: str = "127.0.0.1"
+    http_port: int = 8000
+    log_level: str = "INFO"
+    log_json: bool = True
