@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import os
 import random
-import subprocess
 import sys
 import textwrap
 import time
@@ -94,8 +93,11 @@ async def test_a_killed_between_commit_and_publish_is_published_once(env: Env) -
         asyncio.run(main())
         """
     )
-    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, timeout=60)
-    assert proc.returncode == -9, proc.stderr.decode()
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", script, stderr=asyncio.subprocess.PIPE
+    )
+    _, stderr = await asyncio.wait_for(proc.communicate(), 60)
+    assert proc.returncode == -9, stderr.decode()
 
     relay = OutboxRelay(env.db.engine, env.db.outbox, env.settings)  # type: ignore[arg-type]
     task = asyncio.create_task(relay.run())
@@ -320,10 +322,14 @@ async def test_uow_rolls_back_unless_committed(env: Env) -> None:
     async with env.db.uow() as uow:
         await uow.publish(env.topic, ThingHappened(thing_id="never", n=1))
         await uow.session.execute(env.effects.insert().values(thing_id="never", n=1))
-    with pytest.raises(RuntimeError):
+
+    async def fails() -> None:
         async with env.db.uow() as uow:
             await uow.session.execute(env.effects.insert().values(thing_id="never", n=2))
             raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError):
+        await fails()
     assert await env.effect_rows() == []
     async with env.db.engine.connect() as conn:
         assert await conn.scalar(select(func.count()).select_from(env.tables.outbox)) == 0

@@ -22,6 +22,8 @@ class ServiceSettings(BaseSettings):
         description="postgresql+asyncpg://role:password@host:port/qlvb; the role's search_path "
         "is the service's own schema"
     )
+    database_schema: str | None = None
+    """Overrides the role's search_path (tests run a service in a throwaway schema)."""
     db_pool_size: int = 10
     db_max_overflow: int = 10
 
@@ -47,6 +49,11 @@ class ServiceSettings(BaseSettings):
     """Attempts for a message whose handler keeps failing before it goes to the DLQ."""
     consumer_backoff_base_s: float = 0.2
     consumer_backoff_max_s: float = 10.0
+
+    identity_url: str = "http://127.0.0.1:25101"
+    """Where the JWKS of the identity service is (``/.well-known/jwks.json``)."""
+    token_audience: str = "qlvb"  # noqa: S105 - an audience name, not a secret
+    token_issuer: str = "qlvb-identity"  # noqa: S105 - an issuer name
 
     http_host: str = "127.0.0.1"
     http_port: int = 8000
