@@ -26,3 +26,26 @@ def stack() -> Stack:
 def unique() -> str:
     """A short unique suffix for topic, group, bucket and table names of one test."""
     return uuid.uuid4().hex[:10]
+
+
+async def create_topics(bootstrap: str, prefix: str) -> list[str]:
+    """Create every registry topic (and DLQ) under ``prefix``, for a test's isolated service."""
+    from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+
+    from qlvb_contracts.registry import REGISTRY
+
+    names = [(prefix + name, parts) for name, parts in REGISTRY.all_topic_names()]
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        await admin.create_topics(
+            [
+                NewTopic(n, num_partitions=p, replication_factor=1)
+                for n, p in names
+                if n not in existing
+            ]
+        )
+    finally:
+        await admin.close()
+    return [n for n, _ in names]

@@ -93,14 +93,15 @@ Decoder = Callable[[Record], Delivery]
 """Turns a record into a Delivery; raises ContractError for anything it cannot read."""
 
 
-def envelope_decoder(registry: TopicRegistry) -> Decoder:
+def envelope_decoder(registry: TopicRegistry, topic_prefix: str = "") -> Decoder:
     """The default: a JSON envelope whose payload model is looked up in the registry."""
 
     def decode(record: Record) -> Delivery:
         if record.value is None:
             raise ContractError("empty message value")
         envelope = Envelope.from_bytes(record.value)
-        payload = parse_payload(registry, record.topic, envelope)
+        topic = record.topic.removeprefix(topic_prefix)
+        payload = parse_payload(registry, topic, envelope)
         return Delivery(
             message_id=str(envelope.message_id),
             topic=record.topic,
@@ -160,6 +161,7 @@ class InboxConsumer:
         self.db = db
         self.inbox = tables.inbox
         self.topic = topic
+        """The registry's (logical) name; the subscription adds settings.topic_prefix."""
         self.group_id = group_id
         self.handler = handler
         self.decoder = decoder
@@ -179,7 +181,7 @@ class InboxConsumer:
             return None
 
         subscriber = router.subscriber(
-            self.topic,
+            self.settings.topic_prefix + self.topic,
             group_id=self.group_id,
             batch=True,
             max_records=self.settings.consumer_max_records,

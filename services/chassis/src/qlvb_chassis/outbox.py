@@ -39,8 +39,15 @@ log = logging.getLogger("qlvb.outbox")
 class OutboxWriter:
     """Writes events into the outbox table of the caller's transaction."""
 
-    def __init__(self, service: str, tables: ChassisTables, registry: TopicRegistry) -> None:
+    def __init__(
+        self,
+        service: str,
+        tables: ChassisTables,
+        registry: TopicRegistry,
+        topic_prefix: str = "",
+    ) -> None:
         self.service = service
+        self.topic_prefix = topic_prefix
         self.table = tables.outbox
         self.registry = registry
         self.wakeup = asyncio.Event()
@@ -69,7 +76,7 @@ class OutboxWriter:
         await session.execute(
             self.table.insert().values(
                 message_id=envelope.message_id,
-                topic=topic,
+                topic=self.topic_prefix + topic,
                 key=envelope.key,
                 type=envelope.type,
                 value=envelope.to_bytes(),

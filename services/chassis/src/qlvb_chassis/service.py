@@ -68,7 +68,7 @@ class ServiceRuntime:
             max_overflow=settings.db_max_overflow,
             search_path=settings.database_schema,
         )
-        self.outbox = OutboxWriter(self.service, tables, registry)
+        self.outbox = OutboxWriter(self.service, tables, registry, settings.topic_prefix)
         self.db = Database(self.engine, self.outbox)
         self.relay = OutboxRelay(self.engine, self.outbox, settings)
         self.broker = KafkaBroker(
@@ -97,7 +97,7 @@ class ServiceRuntime:
         for topic in self.registry:
             if self.service in topic.producers:
                 self.broker.publisher(
-                    topic.name,
+                    self.settings.topic_prefix + topic.name,
                     title=f"{topic.name}:publish",
                     description=f"{topic.description} Key: {topic.key}.",
                     schema=Envelope,
@@ -118,7 +118,7 @@ class ServiceRuntime:
             topic=topic,
             group_id=group_id or self.service,
             handler=handler,
-            decoder=decoder or envelope_decoder(self.registry),
+            decoder=decoder or envelope_decoder(self.registry, self.settings.topic_prefix),
         )
         consumer.subscribe(self.broker)
         self.consumers.append(consumer)

@@ -33,6 +33,9 @@ class ServiceSettings(BaseSettings):
         description="Idempotent producer: off on Tansu (it refuses InitProducerId), on for Kafka.",
     )
     kafka_linger_ms: int = 5
+    topic_prefix: str = ""
+    """Prepended to every registry topic name; empty in production. Tests use a unique prefix so
+    that each test's service sees only its own messages."""
 
     s3_endpoint: str = "127.0.0.1:25333"
     s3_access_key: str = ""
