@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 from enum import IntEnum, StrEnum
 from typing import Annotated, NamedTuple
 
@@ -133,7 +133,11 @@ class CopyType(StrEnum):
         return _COPY_LABELS[self]
 
 
-_COPY_LABELS = {CopyType.SAO_Y: "Sao y", CopyType.SAO_LUC: "Sao lục", CopyType.TRICH_SAO: "Trích sao"}
+_COPY_LABELS = {
+    CopyType.SAO_Y: "Sao y",
+    CopyType.SAO_LUC: "Sao lục",
+    CopyType.TRICH_SAO: "Trích sao",
+}
 
 
 class Urgency(IntEnum):
@@ -168,8 +172,8 @@ class Confidentiality(StrEnum):
     """Độ mật. The system refuses every confidential document (seed Đ2); these only name why."""
 
     CONFIDENTIAL = "confidential"
-    SECRET = "secret"
-    TOP_SECRET = "top_secret"
+    SECRET = "secret"  # noqa: S105 — a classification level, not a credential
+    TOP_SECRET = "top_secret"  # noqa: S105
 
     @property
     def label(self) -> str:
@@ -224,7 +228,7 @@ _STATUS_LABELS = {
 
 
 class BusinessDocType(IntEnum):
-    """Loại nghiệp vụ of an edXML package (tag ``BussinessDocType``, misspelt as in the standard)."""
+    """Loại nghiệp vụ of an edXML package (tag ``BussinessDocType``, spelt as in the standard)."""
 
     NEW = 0
     REVOCATION = 1
@@ -352,10 +356,11 @@ def parse_edxml_timestamp(text: str) -> datetime:
     if match is None:
         raise ContractError(f"invalid timestamp {text!r}: expected yyyy/MM/dd HH:mm:ss")
     try:
-        local = datetime(*(int(g) for g in match.groups()), tzinfo=VIETNAM_TZ)
+        year, month, day, hour, minute, second = (int(g) for g in match.groups())
+        local = datetime(year, month, day, hour, minute, second, tzinfo=VIETNAM_TZ)
     except ValueError as exc:
         raise ContractError(f"invalid timestamp {text!r}: {exc}") from None
-    return local.astimezone(timezone.utc)
+    return local.astimezone(UTC)
 
 
 # --- OrganId and DocumentId -----------------------------------------------------------------------
@@ -388,7 +393,7 @@ _CODE_IN_ID = re.compile(r"[0-9]+/[^\s,]+")
 
 
 def build_document_id(organ_id: str, promulgation_date: date, code: str) -> str:
-    """"OrganId,yyyy/MM/dd,Code", e.g. "000.00.00.G22,2018/09/20,7816/VPCP-TTĐT"."""
+    """ "OrganId,yyyy/MM/dd,Code", e.g. "000.00.00.G22,2018/09/20,7816/VPCP-TTĐT"."""
     validate_organ_id(organ_id)
     text = _nfc(code)
     if not _CODE_IN_ID.fullmatch(text):

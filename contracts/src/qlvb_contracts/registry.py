@@ -1,8 +1,13 @@
-"""The topics of QLVB (ARCHITECTURE §2). Payload models are attached as they are published."""
+"""The topics of QLVB (ARCHITECTURE §2) with the payload models published on each."""
 
 from __future__ import annotations
 
-from qlvb_contracts.topics import Topic, TopicRegistry
+from qlvb_contracts.edxml import EDXML_CONTENT_TYPE
+from qlvb_contracts.payloads import identity, intake, issuance, routing
+from qlvb_contracts.payloads.exchange_inbound import EDXML_TYPE, ExchangeDocument
+from qlvb_contracts.payloads.exchange_outbound import OutboundPackage
+from qlvb_contracts.payloads.exchange_status import StatusPackage
+from qlvb_contracts.topics import Topic, TopicRegistry, payload_versions
 
 IDENTITY_EVENTS = "identity.events"
 INTAKE_DOCUMENTS = "intake.incoming-documents"
@@ -20,6 +25,12 @@ REGISTRY = TopicRegistry(
             producers=("identity",),
             consumers=("intake", "routing", "issuance", "reporting"),
             key="aggregate id (user, unit, delegation or agency id)",
+            payloads=payload_versions(
+                identity.UserChanged,
+                identity.OrgUnitChanged,
+                identity.DelegationChanged,
+                identity.AgencyChanged,
+            ),
         ),
         Topic(
             name=INTAKE_DOCUMENTS,
@@ -27,6 +38,12 @@ REGISTRY = TopicRegistry(
             producers=("intake",),
             consumers=("routing", "reporting"),
             key="incoming document id",
+            payloads=payload_versions(
+                intake.IncomingDocumentReceived,
+                intake.IncomingDocumentRegistered,
+                intake.IncomingDocumentReturned,
+                intake.IncomingDocumentRejected,
+            ),
         ),
         Topic(
             name=ROUTING_EVENTS,
@@ -34,6 +51,24 @@ REGISTRY = TopicRegistry(
             producers=("routing",),
             consumers=("issuance", "reporting"),
             key="handling case id (work file id for work-file events)",
+            payloads=payload_versions(
+                routing.CaseOpened,
+                routing.TaskAssigned,
+                routing.TaskForwarded,
+                routing.TaskFiledForReference,
+                routing.TaskProcessingSlip,
+                routing.TaskWaiting,
+                routing.TaskCompleted,
+                routing.DraftSubmitted,
+                routing.DraftReturned,
+                routing.DraftApproved,
+                routing.DirectionRecorded,
+                routing.WorkFileOpened,
+                routing.WorkFileDocumentLinked,
+                routing.WorkFileDocumentUnlinked,
+                routing.WorkFileClosed,
+                routing.DocumentFinalizedForIssuance,
+            ),
         ),
         Topic(
             name=ISSUANCE_DOCUMENTS,
@@ -41,6 +76,12 @@ REGISTRY = TopicRegistry(
             producers=("issuance",),
             consumers=("routing", "reporting"),
             key="outgoing register id",
+            payloads=payload_versions(
+                issuance.OutgoingDocumentNumbered,
+                issuance.OutgoingDocumentIssued,
+                issuance.OutgoingDocumentNumberVoided,
+                issuance.OutgoingDocumentRecalled,
+            ),
         ),
         Topic(
             name=EXCHANGE_INBOUND,
@@ -48,6 +89,8 @@ REGISTRY = TopicRegistry(
             producers=("external agencies",),
             consumers=("intake",),
             key="sender OrganId",
+            payloads=payload_versions(ExchangeDocument),
+            raw_types={EDXML_TYPE: EDXML_CONTENT_TYPE},
             external=True,
         ),
         Topic(
@@ -56,6 +99,7 @@ REGISTRY = TopicRegistry(
             producers=("intake",),
             consumers=("external agencies",),
             key="the OrganId the status is addressed to",
+            payloads=payload_versions(StatusPackage),
             external=True,
         ),
         Topic(
@@ -64,6 +108,7 @@ REGISTRY = TopicRegistry(
             producers=("issuance",),
             consumers=("external agencies",),
             key="recipient OrganId",
+            payloads=payload_versions(OutboundPackage),
             external=True,
         ),
     ]

@@ -24,16 +24,26 @@ LOCK = "select pg_advisory_lock(hashtext('qlvb-migrations:' || current_schema())
 UNLOCK = "select pg_advisory_unlock(hashtext('qlvb-migrations:' || current_schema()))"
 
 
-def alembic_config(script_location: Path, database_url: str) -> Config:
+def alembic_config(
+    script_location: Path, database_url: str, search_path: str | None = None
+) -> Config:
     cfg = Config()
     cfg.set_main_option("script_location", str(script_location))
     cfg.set_main_option("sqlalchemy.url", database_url.replace("%", "%%"))
+    if search_path:
+        cfg.set_main_option("qlvb.search_path", search_path)
     return cfg
 
 
-async def upgrade(script_location: Path, database_url: str, revision: str = "head") -> None:
+async def upgrade(
+    script_location: Path,
+    database_url: str,
+    revision: str = "head",
+    *,
+    search_path: str | None = None,
+) -> None:
     """Bring the service's schema to ``revision`` (Alembic is synchronous: run in a thread)."""
-    cfg = alembic_config(script_location, database_url)
+    cfg = alembic_config(script_location, database_url, search_path)
     await asyncio.to_thread(command.upgrade, cfg, revision)
 
 
@@ -41,6 +51,8 @@ def run_env(target_metadata: MetaData) -> None:
     """The body of every service's migrations/env.py."""
     url = context.config.get_main_option("sqlalchemy.url")
     assert url is not None
+    search_path = context.config.get_main_option("qlvb.search_path")
+    connect_args = {"server_settings": {"search_path": search_path}} if search_path else {}
 
     def run(connection: Connection) -> None:
         connection.execute(text(LOCK))
@@ -59,7 +71,7 @@ def run_env(target_metadata: MetaData) -> None:
         return
 
     async def online() -> None:
-        engine = create_async_engine(url, poolclass=pool.NullPool)
+        engine = create_async_engine(url, poolclass=pool.NullPool, connect_args=connect_args)
         try:
             async with engine.connect() as connection:
                 await connection.run_sync(run)

@@ -149,7 +149,12 @@ class ServiceRuntime:
         if self.migrations is not None:
             migrations = self.migrations
             await self._retry(
-                "database migrations", lambda: upgrade(migrations, self.settings.database_url)
+                "database migrations",
+                lambda: upgrade(
+                    migrations,
+                    self.settings.database_url,
+                    search_path=self.settings.database_schema,
+                ),
             )
         await self._retry("kafka broker", self.broker.start)
         self._tasks.append(asyncio.create_task(self.relay.run(), name="outbox-relay"))
