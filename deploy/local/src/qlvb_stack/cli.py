@@ -73,6 +73,49 @@ def cmd_logs(args: argparse.Namespace) -> int:
     return subprocess.call([*cmd, *existing])
 
 
+def cmd_makemigration(args: argparse.Namespace) -> int:
+    """Autogenerate an Alembic revision for a service by diffing its tables against a scratch
+    schema migrated to head on the running stack."""
+    import asyncio
+    import secrets as pysecrets
+
+    import asyncpg
+    from alembic import command
+
+    from qlvb_chassis.migrations import alembic_config
+
+    stack = Stack()
+    if any(c.state != "ready" for c in stack.status()):
+        raise StackError("the stack is not running; run ./qlvb up first")
+    schema = f"mig_{args.service}_{pysecrets.token_hex(3)}"
+    admin_url = stack.cfg.database_url()
+
+    async def sql(statement: str) -> None:
+        conn = await asyncpg.connect(admin_url)
+        try:
+            await conn.execute(statement)
+        finally:
+            await conn.close()
+
+    location = (
+        repo_root() / "services" / args.service / "src" / f"qlvb_{args.service}" / "migrations"
+    )
+    if not location.is_dir():
+        raise StackError(f"no migrations folder at {location}")
+    url = admin_url.replace("postgresql://", "postgresql+asyncpg://")
+    cfg = alembic_config(location, url, schema)
+    asyncio.run(sql(f'create schema "{schema}"'))
+    try:
+        command.upgrade(cfg, "head")
+        command.revision(cfg, message=args.message, autogenerate=True, rev_id=args.rev_id)
+    finally:
+        asyncio.run(sql(f'drop schema "{schema}" cascade'))
+    bindir = Path(sys.executable).parent
+    subprocess.call([str(bindir / "ruff"), "check", "--fix", "-q", str(location)])
+    subprocess.call([str(bindir / "ruff"), "format", "-q", str(location)])
+    return 0
+
+
 def test_environment() -> dict[str, str]:
     """The test suite gets a stack of its own, away from the one ``./qlvb up`` runs."""
     root = repo_root()
@@ -145,6 +188,12 @@ def build_parser() -> argparse.ArgumentParser:
     logs.add_argument("-n", "--lines", type=int, default=50)
     logs.add_argument("-f", "--follow", action="store_true")
     logs.set_defaults(func=cmd_logs)
+
+    mig = sub.add_parser("makemigration", help="autogenerate an Alembic revision for a service")
+    mig.add_argument("service", choices=["identity", "intake", "routing", "issuance", "reporting"])
+    mig.add_argument("-m", "--message", required=True)
+    mig.add_argument("--rev-id", help="revision id (default: random)")
+    mig.set_defaults(func=cmd_makemigration)
 
     test = sub.add_parser("test", help="lint, type check and run all tests on a test stack")
     test.add_argument("--no-lint", action="store_true", help="skip ruff, mypy and import-linter")

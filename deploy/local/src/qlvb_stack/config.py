@@ -72,19 +72,20 @@ class Ports:
     @classmethod
     def from_env(cls) -> Ports:
         base = _port("QLVB_PORT_BASE", 25000)
-        if base > 63000:
+        # Every port of a stack lies in base..base+999, so stacks 1000 apart never collide.
+        if base > 64000:
             raise SystemExit(f"QLVB_PORT_BASE={base} leaves no room for the stack's ports")
         return cls(
             postgres=_port("QLVB_PG_PORT", base + 432),
             kafka=_port("QLVB_KAFKA_PORT", base + 92),
             s3=_port("QLVB_S3_PORT", base + 333),
             s3_grpc=base + 334,
-            weed_master=base + 1333,
-            weed_master_grpc=base + 1334,
-            weed_volume=base + 1380,
-            weed_volume_grpc=base + 1381,
-            weed_filer=base + 1388,
-            weed_filer_grpc=base + 1389,
+            weed_master=base + 633,
+            weed_master_grpc=base + 634,
+            weed_volume=base + 680,
+            weed_volume_grpc=base + 681,
+            weed_filer=base + 688,
+            weed_filer_grpc=base + 689,
         )
 
 

@@ -28,10 +28,12 @@ Everything here is pure computation: no I/O, no clock reads.
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Iterable
 from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
 from itertools import pairwise
+from pathlib import Path
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -346,3 +348,19 @@ def vietnam_default_holidays(
                     substitute += timedelta(days=1)
                 result.add(substitute)
     return frozenset(result)
+
+
+def load_calendar(path: Path | None, *, today: date | None = None) -> WorkingCalendar:
+    """The office calendar: ``path`` is a JSON :class:`CalendarData` kept by the records admin
+    (with Tết and Giỗ Tổ entered each year). Without one, the fixed-date holidays of last year,
+    this year and next year are used, and a warning says that lunar holidays are missing."""
+    if path is not None:
+        return WorkingCalendar(CalendarData.model_validate_json(Path(path).read_text("utf-8")))
+    year = (today or datetime.now(OFFICE_TZ).date()).year
+    holidays: frozenset[date] = frozenset().union(
+        *(vietnam_default_holidays(y) for y in (year - 1, year, year + 1))
+    )
+    logging.getLogger("qlvb.calendar").warning(
+        "no calendar file configured: using fixed-date holidays only (no Tết, no Giỗ Tổ)"
+    )
+    return WorkingCalendar(CalendarData(holidays=holidays))

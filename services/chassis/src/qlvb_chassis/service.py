@@ -236,3 +236,20 @@ class ServiceRuntime:
         for router in routers:
             app.include_router(router)
         return app
+
+
+def serve(app: FastAPI, settings: ServiceSettings) -> None:
+    """Run one service process (``python -m qlvb_<service>``): JSON logs, uvicorn."""
+    import uvicorn
+
+    from qlvb_chassis.logs import configure_logging
+
+    configure_logging(settings.service_name, settings.log_level, json_lines=settings.log_json)
+    uvicorn.run(
+        app,
+        host=settings.http_host,
+        port=settings.http_port,
+        log_config=None,
+        access_log=False,
+        proxy_headers=False,
+    )

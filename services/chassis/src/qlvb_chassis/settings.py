@@ -10,6 +10,8 @@ Nothing is read at import: settings are built in the service's composition root.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -57,6 +59,9 @@ class ServiceSettings(BaseSettings):
     """Where the JWKS of the identity service is (``/.well-known/jwks.json``)."""
     token_audience: str = "qlvb"  # noqa: S105 - an audience name, not a secret
     token_issuer: str = "qlvb-identity"  # noqa: S105 - an issuer name
+
+    calendar_file: Path | None = None
+    """JSON of the working-time calendar (office hours, holidays); see chassis.calendar."""
 
     http_host: str = "127.0.0.1"
     http_port: int = 8000

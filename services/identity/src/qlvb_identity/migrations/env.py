@@ -1,0 +1,4 @@
+from qlvb_chassis.migrations import run_env
+from qlvb_identity.adapters.orm import metadata
+
+run_env(metadata)
