@@ -18,8 +18,9 @@ import time
 import warnings
 from pathlib import Path
 
-from qlvb_stack.config import StackConfig, repo_root
+from qlvb_stack.config import SERVICES, StackConfig, repo_root
 from qlvb_stack.processes import StackError
+from qlvb_stack.services import ServiceCopy
 from qlvb_stack.stack import Stack
 
 
@@ -31,18 +32,81 @@ def _table(stack: Stack) -> str:
     rows = [("COMPONENT", "STATE", "ADDRESS", "PID", "LOG")]
     for c in stack.status():
         rows.append((c.name, c.state, c.address, str(c.pid or "-"), c.log))
+    for c in stack.service_status():
+        if c.state != "stopped" or "." not in c.name:
+            rows.append((c.name, c.state, c.address, str(c.pid or "-"), c.log))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     lines = ["  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)) for r in rows]
     return "\n".join(line.rstrip() for line in lines)
 
 
+def _parse_scale(values: list[str]) -> dict[str, int]:
+    scale: dict[str, int] = {}
+    for value in values:
+        name, _, count = value.partition("=")
+        if name not in SERVICES or not count.isdigit():
+            raise StackError(f"--scale {value!r}: use SERVICE=N with one of {', '.join(SERVICES)}")
+        scale[name] = int(count)
+    return scale
+
+
 def cmd_up(args: argparse.Namespace) -> int:
     stack = Stack()
     started = time.monotonic()
+    scale = _parse_scale(args.scale)
     stack.up(timeout=args.timeout, say=_say)
+    if not args.infra_only:
+        stack.up_services(scale=scale, timeout=args.timeout, say=_say)
+        if not args.no_demo:
+            stack.seed_demo(say=_say)
     print(_table(stack))
-    _say(f"stack ready in {time.monotonic() - started:.1f}s (data in {stack.cfg.home})")
+    if not args.infra_only:
+        print()
+        for copy in stack.service_status():
+            if copy.state == "ready":
+                print(
+                    f"{copy.name:<12} API {copy.address}  OpenAPI {copy.address}/docs  "
+                    f"AsyncAPI {copy.address}/asyncapi.json  metrics {copy.address}/metrics"
+                )
+        if not args.no_demo:
+            print(
+                "\ndemo accounts: vanthu (clerk), hctc.admin (records admin), cv.nguyenvana and "
+                "cv.tranthib (specialists), lanhdao.vp (office leader), ct.ubnd (committee "
+                "leader), thuky.ct (secretary), it.admin (IT admin)\n"
+                f"demo password: {stack.cfg.secrets().demo_password}"
+            )
+    _say(f"ready in {time.monotonic() - started:.1f}s (data in {stack.cfg.home})")
     return 0
+
+
+def _service_python(stack: Stack, service: str, module: str, *extra: str) -> int:
+    """Run a service's own command line (python -m MODULE) with that service's settings."""
+    env = dict(os.environ)
+    env.update(ServiceCopy(stack.cfg, service, 0).env())
+    return subprocess.call([sys.executable, "-m", module, *extra], env=env)
+
+
+def cmd_create_admin(args: argparse.Namespace) -> int:
+    stack = Stack()
+    if stack.postgres.status().state != "ready":
+        raise StackError("PostgreSQL is not running; run ./qlvb up first")
+    return _service_python(
+        stack,
+        "identity",
+        "qlvb_identity.cli",
+        "create-admin",
+        "--username",
+        args.username,
+        "--full-name",
+        args.full_name,
+    )
+
+
+def cmd_rebuild_reporting(args: argparse.Namespace) -> int:
+    stack = Stack()
+    if any(c.state != "ready" for c in stack.status()):
+        raise StackError("the stack is not running; run ./qlvb up first")
+    return _service_python(stack, "reporting", "qlvb_reporting.rebuild")
 
 
 def cmd_down(args: argparse.Namespace) -> int:
@@ -53,7 +117,7 @@ def cmd_down(args: argparse.Namespace) -> int:
 def cmd_status(args: argparse.Namespace) -> int:
     stack = Stack()
     if args.json:
-        print(json.dumps(stack.status_json(), indent=2))
+        print(json.dumps(stack.status_json(), indent=2, ensure_ascii=False))
     else:
         print(_table(stack))
     return 0
@@ -61,8 +125,13 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 def cmd_logs(args: argparse.Namespace) -> int:
     stack = Stack()
-    comps = [stack.component(args.component)] if args.component else stack.components
-    files = [Path(c.status().log) for c in comps]
+    statuses = [c.status() for c in stack.components] + stack.service_status()
+    if args.component:
+        statuses = [c for c in statuses if c.name == args.component]
+        if not statuses:
+            names = ", ".join(c.name for c in stack.components) + ", " + ", ".join(SERVICES)
+            raise StackError(f"no component named {args.component!r}; choose one of: {names}")
+    files = [Path(c.log) for c in statuses]
     existing = [str(f) for f in files if f.exists()]
     if not existing:
         _say("no logs yet; run ./qlvb up")
@@ -171,8 +240,17 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="qlvb", description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
 
-    up = sub.add_parser("up", help="start or repair the local stack and wait until it is ready")
+    up = sub.add_parser("up", help="start or repair the stack and the services, load demo data")
     up.add_argument("--timeout", type=float, default=90.0, help="seconds to wait per component")
+    up.add_argument(
+        "--scale",
+        action="append",
+        default=[],
+        metavar="SERVICE=N",
+        help="run N copies of a service (same consumer group), e.g. --scale routing=2",
+    )
+    up.add_argument("--infra-only", action="store_true", help="PostgreSQL, S3, Kafka only")
+    up.add_argument("--no-demo", action="store_true", help="do not load the demo accounts")
     up.set_defaults(func=cmd_up)
 
     down = sub.add_parser("down", help="stop every process of the stack")
@@ -194,6 +272,16 @@ def build_parser() -> argparse.ArgumentParser:
     mig.add_argument("-m", "--message", required=True)
     mig.add_argument("--rev-id", help="revision id (default: random)")
     mig.set_defaults(func=cmd_makemigration)
+
+    admin = sub.add_parser("create-admin", help="create the first IT admin (asks the password)")
+    admin.add_argument("--username", required=True)
+    admin.add_argument("--full-name", required=True)
+    admin.set_defaults(func=cmd_create_admin)
+
+    rebuild = sub.add_parser(
+        "rebuild-reporting", help="rebuild reporting's read models from the start of the log"
+    )
+    rebuild.set_defaults(func=cmd_rebuild_reporting)
 
     test = sub.add_parser("test", help="lint, type check and run all tests on a test stack")
     test.add_argument("--no-lint", action="store_true", help="skip ruff, mypy and import-linter")

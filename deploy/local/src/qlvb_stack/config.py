@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 SERVICES: tuple[str, ...] = ("identity", "intake", "routing", "issuance", "reporting")
@@ -99,6 +99,8 @@ class Secrets:
     s3_admin_access_key: str
     s3_admin_secret_key: str
     s3_service_keys: dict[str, tuple[str, str]]
+    demo_password: str = ""
+    """The password of the demo accounts ``./qlvb up`` seeds (local stack only)."""
 
     @classmethod
     def generate(cls) -> Secrets:
@@ -112,6 +114,7 @@ class Secrets:
             s3_admin_access_key="qlvb-admin-" + secrets.token_hex(4),
             s3_admin_secret_key=token(),
             s3_service_keys={s: (f"qlvb-{s}-" + secrets.token_hex(4), token()) for s in SERVICES},
+            demo_password="demo-" + secrets.token_hex(4),
         )
 
     @classmethod
@@ -119,8 +122,12 @@ class Secrets:
         if path.exists():
             raw = json.loads(path.read_text())
             raw["s3_service_keys"] = {k: tuple(v) for k, v in raw["s3_service_keys"].items()}
-            return cls(**raw)
-        created = cls.generate()
+            loaded = cls(**raw)
+            if loaded.demo_password:
+                return loaded
+            created = replace(loaded, demo_password=cls.generate().demo_password)
+        else:
+            created = cls.generate()
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".tmp")
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)

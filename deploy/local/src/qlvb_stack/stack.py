@@ -14,9 +14,10 @@ from qlvb_stack.components import (
     SeaweedS3,
     Tansu,
 )
-from qlvb_stack.config import StackConfig
+from qlvb_stack.config import SERVICES, StackConfig
 from qlvb_stack.processes import StackError, require_writable
 from qlvb_stack.provision import provision_buckets, provision_postgres, provision_topics
+from qlvb_stack.services import MAX_COPIES, ServiceCopy, running_copies
 
 Say = Callable[[str], None]
 
@@ -75,8 +76,68 @@ class Stack:
             say(f"created {len(created)} topics")
         return self.status()
 
+    def up_services(
+        self,
+        *,
+        scale: dict[str, int] | None = None,
+        timeout: float = 90.0,
+        say: Say = _quiet,
+    ) -> list[ServiceCopy]:
+        """Start every service (``scale`` copies each, default 1), stop surplus copies, wait
+        until every copy answers /readyz."""
+        wanted: list[ServiceCopy] = []
+        for service in SERVICES:
+            count = (scale or {}).get(service, 1)
+            if not 1 <= count <= MAX_COPIES:
+                raise StackError(f"--scale {service}={count}: choose 1..{MAX_COPIES}")
+            wanted.extend(ServiceCopy(self.cfg, service, n) for n in range(count))
+        names = {w.name for w in wanted}
+        for copy in running_copies(self.cfg):
+            if copy.name not in names and copy.proc.pid() is not None:
+                say(f"stopping surplus copy {copy.name}")
+                copy.stop()
+        for copy in wanted:
+            if copy.proc.pid() is None:
+                say(f"starting {copy.name} on {copy.url}")
+                copy.start()
+        for copy in wanted:
+            copy.wait_ready(timeout)
+        return wanted
+
+    def seed_demo(self, say: Say = _quiet) -> None:
+        """Load the seed's cast (accounts, units, agencies) through identity; idempotent."""
+        import os
+        import subprocess
+        import sys
+
+        identity = ServiceCopy(self.cfg, "identity", 0)
+        env = dict(os.environ)
+        env.update(identity.env())
+        env["QLVB_DEMO_PASSWORD"] = self.cfg.secrets().demo_password
+        proc = subprocess.run(
+            [sys.executable, "-m", "qlvb_identity.cli", "seed-demo"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        if proc.returncode != 0:
+            tail = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or ["no output"]
+            raise StackError(f"loading the demo data failed: {tail[0]}")
+        say("demo accounts loaded")
+
+    def service_status(self) -> list[ComponentStatus]:
+        return [c.status() for c in running_copies(self.cfg)]
+
     def down(self, *, purge: bool = False, say: Say = _quiet) -> None:
         errors: list[str] = []
+        for copy in reversed(running_copies(self.cfg)):
+            if copy.proc.pid() is not None:
+                say(f"stopping {copy.name}")
+            try:
+                copy.stop()
+            except StackError as exc:
+                errors.append(str(exc))
         for comp in reversed(self.components):
             if comp.status().state != "stopped":
                 say(f"stopping {comp.name}")
