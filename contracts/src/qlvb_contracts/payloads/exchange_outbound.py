@@ -10,6 +10,7 @@ from __future__ import annotations
 from pydantic import model_validator
 
 from qlvb_contracts import reference as ref
+from qlvb_contracts.edxml import Base64Content
 from qlvb_contracts.payloads.common import DocumentPackage, Id
 from qlvb_contracts.topics import Payload
 
@@ -23,6 +24,10 @@ class OutboundPackage(DocumentPackage, Payload):
     outgoing_document_id: Id
     recipient: ref.OrganIdentifier
     """The OrganId this package is for; one of ``To``."""
+    edxml: Base64Content | None = None
+    """The same package serialized as edXML (QCVN 102:2016, ``build_edxml``): MessageHeader and
+    TraceHeaderList (Bussiness carries a recall); the files travel by claim-check in
+    ``attachments``, so the XML has no AttachmentEncoded. Base64 in JSON."""
 
     @model_validator(mode="after")
     def _recipient_is_addressed(self) -> OutboundPackage:

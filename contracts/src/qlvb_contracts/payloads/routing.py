@@ -94,6 +94,10 @@ class TaskAssigned(Payload):
     instruction: str | None = None
     parent_task_id: Id | None = None
     """The task this one was passed on from."""
+    kind: str | None = None
+    """Either "handling" (xử lý) or "approval" (duyệt dự thảo); None from older producers."""
+    draft_id: Id | None = None
+    """For an approval task: the draft to approve."""
 
     def aggregate_key(self) -> str:
         return self.case_id

@@ -205,13 +205,7 @@ def cmd_test(args: argparse.Namespace) -> int:
         checks = [
             [str(bindir / "ruff"), "check", "."],
             [str(bindir / "ruff"), "format", "--check", "."],
-            [
-                str(bindir / "mypy"),
-                "--no-error-summary",
-                "contracts/src",
-                "services",
-                "deploy/local/src",
-            ],
+            [str(bindir / "mypy"), "contracts/src", "services", "deploy/local/src", "tests"],
             [str(bindir / "lint-imports")],
         ]
         for check in checks:
