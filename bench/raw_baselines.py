@@ -142,7 +142,9 @@ async def counter_rate(stack: Stack, seconds: float, clients: int = 16) -> dict[
         f"create table {schema}.numbers (register_id text, year int, number int,"
         " primary key (register_id, year, number))"
     )
-    pool = await asyncpg.create_pool(url, min_size=clients, max_size=clients)
+    pool = await asyncpg.create_pool(
+        url, min_size=clients, max_size=clients, server_settings={"search_path": schema}
+    )
     done = 0
     deadline = time.monotonic() + seconds
 
@@ -152,17 +154,18 @@ async def counter_rate(stack: Stack, seconds: float, clients: int = 16) -> dict[
             while time.monotonic() < deadline:
                 async with c.transaction():
                     number = await c.fetchval(
-                        f"insert into {schema}.counters values ('r', 2026, 1) on conflict "
-                        f"(register_id, year) do update set last_number = "
-                        f"{schema}.counters.last_number + 1 returning last_number"
+                        "insert into counters values ('r', 2026, 1) on conflict "
+                        "(register_id, year) do update set last_number = "
+                        "counters.last_number + 1 returning last_number"
                     )
-                    await c.execute(f"insert into {schema}.numbers values ('r', 2026, $1)", number)
+                    await c.execute("insert into numbers values ('r', 2026, $1)", number)
                 done += 1
 
     started = time.monotonic()
     await asyncio.gather(*(work() for _ in range(clients)))
     elapsed = time.monotonic() - started
-    numbers = [r[0] for r in await conn.fetch(f"select number from {schema}.numbers order by 1")]
+    async with pool.acquire() as c:
+        numbers = [r[0] for r in await c.fetch("select number from numbers order by 1")]
     await pool.close()
     await conn.execute(f"drop schema {schema} cascade")
     await conn.close()
