@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-25 15:39:12.509747
+Create Date: 2026-11-25 15:50:06.633218
 """
 
 from collections.abc import Sequence
@@ -37,6 +37,49 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("register_id", "year", "number", name="pk_allocated_numbers"),
     )
     op.create_table(
+        "audit_log",
+        sa.Column("seq", sa.BigInteger(), sa.Identity(always=True), nullable=False),
+        sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("acted_by", sa.String(length=200), nullable=True),
+        sa.Column("on_behalf_of", sa.String(length=200), nullable=True),
+        sa.Column("action", sa.String(length=100), nullable=False),
+        sa.Column("case_id", sa.String(length=200), nullable=True),
+        sa.Column("work_file_id", sa.String(length=200), nullable=True),
+        sa.Column("details", postgresql.JSONB(astext_type=sa.Text()), nullable=False),
+        sa.Column("prev_hash", sa.String(length=64), nullable=False),
+        sa.Column("hash", sa.String(length=64), nullable=False),
+        sa.PrimaryKeyConstraint("seq"),
+    )
+    op.create_index(op.f("ix_audit_log_case_id"), "audit_log", ["case_id"], unique=False)
+    op.create_index(op.f("ix_audit_log_work_file_id"), "audit_log", ["work_file_id"], unique=False)
+    op.create_table(
+        "cases",
+        sa.Column("case_id", sa.String(length=200), nullable=False),
+        sa.Column("incoming_document_id", sa.String(length=200), nullable=True),
+        sa.Column("subject", sa.String(length=500), nullable=False),
+        sa.Column("priority", sa.Integer(), nullable=False),
+        sa.Column("state", sa.String(length=20), nullable=False),
+        sa.Column("opened_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("due_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("completed_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("work_file_id", sa.String(length=200), nullable=True),
+        sa.PrimaryKeyConstraint("case_id"),
+        sa.UniqueConstraint("incoming_document_id"),
+    )
+    op.create_table(
+        "delegations",
+        sa.Column("delegation_id", sa.String(length=200), nullable=False),
+        sa.Column("revision", sa.Integer(), nullable=False),
+        sa.Column("principal", sa.String(length=200), nullable=False),
+        sa.Column("delegate", sa.String(length=200), nullable=False),
+        sa.Column("roles", postgresql.JSONB(astext_type=sa.Text()), nullable=False),
+        sa.Column("valid_from", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("valid_to", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("active", sa.Boolean(), nullable=False),
+        sa.PrimaryKeyConstraint("delegation_id"),
+    )
+    op.create_index(op.f("ix_delegations_delegate"), "delegations", ["delegate"], unique=False)
+    op.create_table(
         "idempotency_keys",
         sa.Column("principal", sa.String(length=200), nullable=False),
         sa.Column("key", sa.String(length=200), nullable=False),
@@ -66,11 +109,40 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("consumer_group", "message_id", name="pk_inbox"),
     )
     op.create_table(
+        "incoming_documents",
+        sa.Column("incoming_document_id", sa.String(length=200), nullable=False),
+        sa.Column("case_id", sa.String(length=200), nullable=False),
+        sa.Column("document_identifier", sa.String(length=300), nullable=True),
+        sa.Column("organ_id", sa.String(length=50), nullable=True),
+        sa.Column("organ_name", sa.String(length=500), nullable=False),
+        sa.Column("code", sa.String(length=300), nullable=False),
+        sa.Column("type_name", sa.String(length=200), nullable=False),
+        sa.Column("subject", sa.String(length=500), nullable=False),
+        sa.Column("promulgation_date", sa.Date(), nullable=False),
+        sa.Column("arrival_number", sa.Integer(), nullable=False),
+        sa.Column("arrival_date", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("processed_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("answered_by_document_id", sa.String(length=200), nullable=True),
+        sa.Column("answered_by_code", sa.String(length=300), nullable=True),
+        sa.PrimaryKeyConstraint("incoming_document_id"),
+        sa.UniqueConstraint("case_id"),
+    )
+    op.create_table(
         "number_counters",
         sa.Column("register_id", sa.String(length=100), nullable=False),
         sa.Column("year", sa.Integer(), nullable=False),
         sa.Column("last_number", sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint("register_id", "year", name="pk_number_counters"),
+    )
+    op.create_table(
+        "org_units",
+        sa.Column("unit_id", sa.String(length=200), nullable=False),
+        sa.Column("revision", sa.Integer(), nullable=False),
+        sa.Column("code", sa.String(length=50), nullable=False),
+        sa.Column("name", sa.String(length=300), nullable=False),
+        sa.Column("head_user_id", sa.String(length=200), nullable=True),
+        sa.Column("active", sa.Boolean(), nullable=False),
+        sa.PrimaryKeyConstraint("unit_id"),
     )
     op.create_table(
         "outbox",
@@ -103,19 +175,153 @@ def upgrade() -> None:
         unique=False,
         postgresql_where=sa.text("published_at IS NULL"),
     )
+    op.create_table(
+        "uploads",
+        sa.Column("upload_id", sa.String(length=200), nullable=False),
+        sa.Column("owner", sa.String(length=200), nullable=False),
+        sa.Column("object_key", sa.String(length=500), nullable=False),
+        sa.Column("sha256", sa.String(length=64), nullable=False),
+        sa.Column("size", sa.BigInteger(), nullable=False),
+        sa.Column("content_type", sa.String(length=200), nullable=False),
+        sa.Column("name", sa.String(length=300), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("upload_id"),
+    )
+    op.create_table(
+        "users",
+        sa.Column("user_id", sa.String(length=200), nullable=False),
+        sa.Column("revision", sa.Integer(), nullable=False),
+        sa.Column("full_name", sa.String(length=300), nullable=False),
+        sa.Column("unit_id", sa.String(length=200), nullable=True),
+        sa.Column("position", sa.String(length=300), nullable=True),
+        sa.Column("roles", postgresql.JSONB(astext_type=sa.Text()), nullable=False),
+        sa.Column("active", sa.Boolean(), nullable=False),
+        sa.PrimaryKeyConstraint("user_id"),
+    )
+    op.create_table(
+        "work_files",
+        sa.Column("work_file_id", sa.String(length=200), nullable=False),
+        sa.Column("title", sa.String(length=1000), nullable=False),
+        sa.Column("creator", sa.String(length=200), nullable=False),
+        sa.Column("start_date", sa.Date(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("file_code", sa.String(length=200), nullable=True),
+        sa.Column("maintenance", sa.String(length=200), nullable=True),
+        sa.Column("description", sa.Text(), nullable=True),
+        sa.Column("unit_id", sa.String(length=200), nullable=True),
+        sa.Column("case_id", sa.String(length=200), nullable=True),
+        sa.Column("follow_up", sa.Boolean(), nullable=False),
+        sa.Column("state", sa.String(length=20), nullable=False),
+        sa.Column("end_date", sa.Date(), nullable=True),
+        sa.Column("summary", sa.Text(), nullable=True),
+        sa.PrimaryKeyConstraint("work_file_id"),
+    )
+    op.create_index(op.f("ix_work_files_creator"), "work_files", ["creator"], unique=False)
+    op.create_table(
+        "drafts",
+        sa.Column("draft_id", sa.String(length=200), nullable=False),
+        sa.Column("case_id", sa.String(length=200), nullable=False),
+        sa.Column("author", sa.String(length=200), nullable=False),
+        sa.Column("author_task_id", sa.String(length=200), nullable=False),
+        sa.Column("revision", sa.Integer(), nullable=False),
+        sa.Column("state", sa.String(length=20), nullable=False),
+        sa.Column("content", postgresql.JSONB(astext_type=sa.Text()), nullable=False),
+        sa.Column("submitted_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("approver", sa.String(length=200), nullable=True),
+        sa.Column("approvers", postgresql.JSONB(astext_type=sa.Text()), nullable=False),
+        sa.Column("work_file_id", sa.String(length=200), nullable=True),
+        sa.Column("approved_by", sa.String(length=200), nullable=True),
+        sa.Column("finalized_at", sa.DateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["case_id"],
+            ["cases.case_id"],
+        ),
+        sa.PrimaryKeyConstraint("draft_id"),
+    )
+    op.create_index(op.f("ix_drafts_case_id"), "drafts", ["case_id"], unique=False)
+    op.create_table(
+        "tasks",
+        sa.Column("task_id", sa.String(length=200), nullable=False),
+        sa.Column("case_id", sa.String(length=200), nullable=False),
+        sa.Column("assignee", sa.String(length=200), nullable=False),
+        sa.Column("kind", sa.String(length=20), nullable=False),
+        sa.Column("role", sa.String(length=20), nullable=False),
+        sa.Column("state", sa.String(length=30), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("due_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("instruction", sa.Text(), nullable=True),
+        sa.Column("parent_task_id", sa.String(length=200), nullable=True),
+        sa.Column("draft_id", sa.String(length=200), nullable=True),
+        sa.Column("closed_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("end_reason", sa.String(length=30), nullable=True),
+        sa.Column("note", sa.Text(), nullable=True),
+        sa.Column("waiting_reason", sa.String(length=30), nullable=True),
+        sa.Column("waiting_summary", sa.Text(), nullable=True),
+        sa.Column("waiting_until", sa.Date(), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["case_id"],
+            ["cases.case_id"],
+        ),
+        sa.PrimaryKeyConstraint("task_id"),
+    )
+    op.create_index("ix_tasks_assignee_state", "tasks", ["assignee", "state"], unique=False)
+    op.create_index(op.f("ix_tasks_case_id"), "tasks", ["case_id"], unique=False)
+    op.create_table(
+        "work_file_documents",
+        sa.Column("work_file_id", sa.String(length=200), nullable=False),
+        sa.Column("ordinal", sa.Integer(), nullable=False),
+        sa.Column("document_id", sa.String(length=200), nullable=False),
+        sa.Column("kind", sa.String(length=20), nullable=False),
+        sa.Column("linked_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("linked_by", sa.String(length=200), nullable=True),
+        sa.Column("document_identifier", sa.String(length=300), nullable=True),
+        sa.Column("subject", sa.String(length=1000), nullable=True),
+        sa.Column("unlinked_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("unlink_reason", sa.Text(), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["work_file_id"],
+            ["work_files.work_file_id"],
+        ),
+        sa.PrimaryKeyConstraint("work_file_id", "ordinal", name="pk_work_file_documents"),
+    )
+    op.create_index(
+        op.f("ix_work_file_documents_document_id"),
+        "work_file_documents",
+        ["document_id"],
+        unique=False,
+    )
     # ### end Alembic commands ###
 
 
 def downgrade() -> None:
     # ### commands auto generated by Alembic - please adjust! ###
+    op.drop_index(op.f("ix_work_file_documents_document_id"), table_name="work_file_documents")
+    op.drop_table("work_file_documents")
+    op.drop_index(op.f("ix_tasks_case_id"), table_name="tasks")
+    op.drop_index("ix_tasks_assignee_state", table_name="tasks")
+    op.drop_table("tasks")
+    op.drop_index(op.f("ix_drafts_case_id"), table_name="drafts")
+    op.drop_table("drafts")
+    op.drop_index(op.f("ix_work_files_creator"), table_name="work_files")
+    op.drop_table("work_files")
+    op.drop_table("users")
+    op.drop_table("uploads")
     op.drop_index(
         "ix_outbox_unpublished",
         table_name="outbox",
         postgresql_where=sa.text("published_at IS NULL"),
     )
     op.drop_table("outbox")
+    op.drop_table("org_units")
     op.drop_table("number_counters")
+    op.drop_table("incoming_documents")
     op.drop_table("inbox")
     op.drop_table("idempotency_keys")
+    op.drop_index(op.f("ix_delegations_delegate"), table_name="delegations")
+    op.drop_table("delegations")
+    op.drop_table("cases")
+    op.drop_index(op.f("ix_audit_log_work_file_id"), table_name="audit_log")
+    op.drop_index(op.f("ix_audit_log_case_id"), table_name="audit_log")
+    op.drop_table("audit_log")
     op.drop_table("allocated_numbers")
     # ### end Alembic commands ###
