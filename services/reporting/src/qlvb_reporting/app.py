@@ -2,25 +2,59 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 from fastapi import FastAPI
 
+from qlvb_chassis.calendar import WorkingCalendar, load_calendar
 from qlvb_chassis.http.auth import TokenVerifier
 from qlvb_chassis.service import ServiceRuntime
+from qlvb_reporting import metrics
 from qlvb_reporting.adapters import orm
+from qlvb_reporting.entrypoints import http
+from qlvb_reporting.entrypoints.consumers import register_consumers
 from qlvb_reporting.settings import Settings
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
-def create_app(settings: Settings | None = None, verifier: TokenVerifier | None = None) -> FastAPI:
+def create_app(
+    settings: Settings | None = None,
+    verifier: TokenVerifier | None = None,
+    calendar: WorkingCalendar | None = None,
+) -> FastAPI:
     settings = settings or Settings()
-    runtime = ServiceRuntime(
-        settings,
-        tables=orm.chassis,
-        migrations=MIGRATIONS,
-        bucket="qlvb-reporting",
-        verifier=verifier,
+    # No bucket: exports are rendered on request and streamed, never stored.
+    runtime = ServiceRuntime(settings, tables=orm.chassis, migrations=MIGRATIONS, verifier=verifier)
+    register_consumers(runtime, settings.consumer_group)
+    app = runtime.create_app(
+        title="QLVB reporting",
+        description="Monthly control report, registers, progress and search, built from events.",
+        routers=[http.router, http.search_router],
     )
-    return runtime.create_app(title="QLVB reporting")
+    app.state.reporting = http.Context(
+        db=runtime.db,
+        calendar=calendar or load_calendar(settings.calendar_file),
+        settings=settings,
+    )
+    chassis_lifespan = app.router.lifespan_context
+
+    @contextlib.asynccontextmanager
+    async def lifespan(a: FastAPI) -> AsyncIterator[None]:
+        async with chassis_lifespan(a):
+            refresher = asyncio.create_task(
+                metrics.refresh_forever(runtime.db, settings.metrics_refresh_s),
+                name="business-gauges",
+            )
+            try:
+                yield
+            finally:
+                refresher.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await refresher
+
+    app.router.lifespan_context = lifespan
+    return app

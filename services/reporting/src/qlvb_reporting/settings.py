@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from pydantic_settings import SettingsConfigDict
 
 from qlvb_chassis.settings import ServiceSettings
@@ -12,3 +14,12 @@ class Settings(ServiceSettings):
 
     service_name: str = "reporting"
     http_port: int = 25105
+
+    consumer_group: str = "reporting"
+    """Group id of the read-model consumers (one per topic: ``<group>.<topic>``)."""
+    pdf_font_dir: Path = Path("/usr/share/fonts/truetype/dejavu")
+    """Where DejaVuSans.ttf and DejaVuSans-Bold.ttf are (Vietnamese glyphs for PDF exports)."""
+    metrics_refresh_s: float = 30.0
+    """How often the business gauges are recomputed from the read models."""
+    rebuild_batch_size: int = 500
+    """Events applied per transaction by ``python -m qlvb_reporting.rebuild``."""
