@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -84,6 +84,8 @@ class ServiceRuntime:
             issuer=settings.token_issuer,
         )
         self.consumers: list[InboxConsumer] = []
+        self._background: list[tuple[str, Callable[[], Coroutine[Any, Any, None]]]] = []
+        self._extra_checks: dict[str, Check] = {}
         self.started = False
         self._startup_error: str | None = "starting"
         self._tasks: list[asyncio.Task[None]] = []
@@ -124,6 +126,15 @@ class ServiceRuntime:
         self.consumers.append(consumer)
         return consumer
 
+    def background(self, name: str, run: Callable[[], Coroutine[Any, Any, None]]) -> None:
+        """A long-running task of the service's own (e.g. refreshing gauges), started with the
+        relay once the service is up and cancelled at shutdown."""
+        self._background.append((name, run))
+
+    def add_check(self, name: str, check: Check) -> None:
+        """An extra /readyz check (e.g. a font a PDF export needs); add it before create_app."""
+        self._extra_checks[name] = check
+
     def asyncapi(self) -> Any:
         spec = AsyncAPI(self.broker, title=f"qlvb {self.service}", version="1.0.0")
         return spec.to_specification().to_jsonable()
@@ -158,6 +169,8 @@ class ServiceRuntime:
             )
         await self._retry("kafka broker", self.broker.start)
         self._tasks.append(asyncio.create_task(self.relay.run(), name="outbox-relay"))
+        for name, run in self._background:
+            self._tasks.append(asyncio.create_task(run(), name=name))
         self.started = True
         self._startup_error = None
         log.info("%s started", self.service)
@@ -200,7 +213,7 @@ class ServiceRuntime:
         }
         if self.store is not None:
             checks["object_store"] = self.store.ping
-        return checks
+        return {**checks, **self._extra_checks}
 
     # -- HTTP ----------------------------------------------------------------------------------
 

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -30,6 +27,9 @@ def create_app(
     # No bucket: exports are rendered on request and streamed, never stored.
     runtime = ServiceRuntime(settings, tables=orm.chassis, migrations=MIGRATIONS, verifier=verifier)
     register_consumers(runtime, settings.consumer_group)
+    runtime.background(
+        "business-gauges", lambda: metrics.refresh_forever(runtime.db, settings.metrics_refresh_s)
+    )
     app = runtime.create_app(
         title="QLVB reporting",
         description="Monthly control report, registers, progress and search, built from events.",
@@ -40,21 +40,4 @@ def create_app(
         calendar=calendar or load_calendar(settings.calendar_file),
         settings=settings,
     )
-    chassis_lifespan = app.router.lifespan_context
-
-    @contextlib.asynccontextmanager
-    async def lifespan(a: FastAPI) -> AsyncIterator[None]:
-        async with chassis_lifespan(a):
-            refresher = asyncio.create_task(
-                metrics.refresh_forever(runtime.db, settings.metrics_refresh_s),
-                name="business-gauges",
-            )
-            try:
-                yield
-            finally:
-                refresher.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await refresher
-
-    app.router.lifespan_context = lifespan
     return app
