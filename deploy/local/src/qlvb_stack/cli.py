@@ -185,6 +185,18 @@ def cmd_makemigration(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_agency_send(args: argparse.Namespace) -> int:
+    from qlvb_stack.agency import main_send
+
+    return main_send(Stack().cfg, args)
+
+
+def cmd_agency_inbox(args: argparse.Namespace) -> int:
+    from qlvb_stack.agency import main_inbox
+
+    return main_inbox(Stack().cfg, args)
+
+
 def test_environment() -> dict[str, str]:
     """The test suite gets a stack of its own, away from the one ``./qlvb up`` runs."""
     root = repo_root()
@@ -276,6 +288,23 @@ def build_parser() -> argparse.ArgumentParser:
         "rebuild-reporting", help="rebuild reporting's read models from the start of the log"
     )
     rebuild.set_defaults(func=cmd_rebuild_reporting)
+
+    agency = sub.add_parser("agency", help="play an external agency (edXML over Kafka)")
+    agency_sub = agency.add_subparsers(dest="agency_command", required=True)
+    send = agency_sub.add_parser("send", help="send an edXML document to the office")
+    send.add_argument("--from", dest="sender", default="000.00.12.H41")
+    send.add_argument("--from-name", dest="sender_name", default="Sở Tài chính")
+    send.add_argument("--to", default="000.00.00.H41")
+    send.add_argument("--to-name", default="Ủy ban nhân dân thành phố")
+    send.add_argument("--code", required=True, help='number/notation, e.g. "1234/STC-QLNS"')
+    send.add_argument("--subject", required=True)
+    send.add_argument("--type-name", default="Công văn")
+    send.add_argument("--date", help="promulgation date YYYY-MM-DD (default today)")
+    send.add_argument("--attach", help="a PDF to attach (default: a one-page PDF)")
+    send.set_defaults(func=cmd_agency_send)
+    inbox = agency_sub.add_parser("inbox", help="what the office sent to an agency")
+    inbox.add_argument("organ_id")
+    inbox.set_defaults(func=cmd_agency_inbox)
 
     test = sub.add_parser("test", help="lint, type check and run all tests on a test stack")
     test.add_argument("--no-lint", action="store_true", help="skip ruff, mypy and import-linter")
