@@ -4,14 +4,36 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+from starlette.responses import Response
 
 from qlvb_chassis.http.auth import TokenVerifier
+from qlvb_chassis.http.problems import Problem
+from qlvb_chassis.idempotency import IdempotencyKeys
+from qlvb_chassis.numbering import NumberAllocator
 from qlvb_chassis.service import ServiceRuntime
+from qlvb_contracts.registry import IDENTITY_EVENTS, REGISTRY, ROUTING_EVENTS
 from qlvb_issuance.adapters import orm
+from qlvb_issuance.domain.errors import Conflict, IssuanceError, NotFound
+from qlvb_issuance.entrypoints import consumers, http
+from qlvb_issuance.service_layer.handlers import Services
 from qlvb_issuance.settings import Settings
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+BUCKET = "qlvb-issuance"
+
+
+def _problem(exc: IssuanceError) -> Problem:
+    if isinstance(exc, NotFound):
+        return Problem(404, "Not found", exc.detail, slug=exc.slug)
+    if isinstance(exc, Conflict):
+        return Problem(409, "Not possible in the document's state", exc.detail, slug=exc.slug)
+    return Problem(422, "Request refused", exc.detail, slug=exc.slug)
+
+
+async def _on_issuance_error(_: Request, exc: Exception) -> Response:
+    assert isinstance(exc, IssuanceError)
+    return _problem(exc).to_response()
 
 
 def create_app(settings: Settings | None = None, verifier: TokenVerifier | None = None) -> FastAPI:
@@ -20,7 +42,34 @@ def create_app(settings: Settings | None = None, verifier: TokenVerifier | None 
         settings,
         tables=orm.chassis,
         migrations=MIGRATIONS,
-        bucket="qlvb-issuance",
+        bucket=BUCKET,
         verifier=verifier,
     )
-    return runtime.create_app(title="QLVB issuance")
+    # One group per consumed topic, so a rebalance of one never stalls the other; the topic
+    # prefix (tests) keeps isolated instances out of each other's groups.
+    group = f"{settings.topic_prefix}issuance"
+    runtime.consume(
+        ROUTING_EVENTS,
+        group_id=f"{group}.routing-events",
+        handler=consumers.on_routing_event,
+        decoder=consumers.routing_decoder(REGISTRY, settings.topic_prefix),
+    )
+    runtime.consume(
+        IDENTITY_EVENTS, group_id=f"{group}.identity-events", handler=consumers.on_identity_event
+    )
+    app = runtime.create_app(
+        title="QLVB issuance",
+        description="Outgoing registers, numbering and issuing of outgoing documents (văn bản đi).",
+        routers=[http.registers, http.documents],
+    )
+    assert runtime.store is not None  # the bucket is given above
+    app.state.issuance = Services(
+        settings=settings,
+        uow_factory=runtime.db.uow,
+        numbers=NumberAllocator(orm.chassis),
+        idempotency=IdempotencyKeys(orm.chassis),
+        store=runtime.store,
+        bucket=BUCKET,
+    )
+    app.add_exception_handler(IssuanceError, _on_issuance_error)
+    return app
