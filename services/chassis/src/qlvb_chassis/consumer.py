@@ -187,6 +187,8 @@ class InboxConsumer:
             max_records=self.settings.consumer_max_records,
             ack_policy=AckPolicy.MANUAL,
             auto_offset_reset="earliest",
+            session_timeout_ms=self.settings.consumer_session_timeout_ms,
+            heartbeat_interval_ms=max(500, self.settings.consumer_session_timeout_ms // 5),
             decoder=no_decode,
             title=f"{self.group_id}:{self.topic}",
             **options,

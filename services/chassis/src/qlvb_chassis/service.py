@@ -46,6 +46,12 @@ log = logging.getLogger("qlvb.service")
 Check = Callable[[], Awaitable[None]]
 
 
+def consumer_group_id(settings: ServiceSettings, topic: str, group: str | None = None) -> str:
+    """The Kafka consumer group of a service's subscription to ``topic``: one group per topic by
+    default (a rebalance of one topic never stalls another), under the test topic prefix."""
+    return settings.topic_prefix + (group or f"{settings.service_name}.{topic}")
+
+
 class ServiceRuntime:
     def __init__(
         self,
@@ -118,7 +124,7 @@ class ServiceRuntime:
             db=self.db,
             tables=self.tables,
             topic=topic,
-            group_id=group_id or self.service,
+            group_id=consumer_group_id(self.settings, topic, group_id),
             handler=handler,
             decoder=decoder or envelope_decoder(self.registry, self.settings.topic_prefix),
         )
@@ -157,6 +163,7 @@ class ServiceRuntime:
                 await asyncio.sleep(min(10.0, 0.5 * 2 ** min(failures, 5)))
 
     async def _start(self) -> None:
+        self._startup_error = "migrating the database"
         if self.migrations is not None:
             migrations = self.migrations
             await self._retry(
@@ -167,6 +174,9 @@ class ServiceRuntime:
                     search_path=self.settings.database_schema,
                 ),
             )
+        # broker.start() waits until every subscribed topic exists; say so while it waits.
+        topics = ", ".join(self.settings.topic_prefix + c.topic for c in self.consumers)
+        self._startup_error = f"connecting to Kafka and subscribing to: {topics or 'nothing'}"
         await self._retry("kafka broker", self.broker.start)
         self._tasks.append(asyncio.create_task(self.relay.run(), name="outbox-relay"))
         for name, run in self._background:

@@ -54,6 +54,8 @@ class ServiceSettings(BaseSettings):
     """Attempts for a message whose handler keeps failing before it goes to the DLQ."""
     consumer_backoff_base_s: float = 0.2
     consumer_backoff_max_s: float = 10.0
+    consumer_session_timeout_ms: int = 10000
+    """How long the group waits for a copy that died (kill -9) before its partitions move."""
 
     identity_url: str = "http://127.0.0.1:25101"
     """Where the JWKS of the identity service is (``/.well-known/jwks.json``)."""

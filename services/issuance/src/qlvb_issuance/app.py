@@ -45,18 +45,13 @@ def create_app(settings: Settings | None = None, verifier: TokenVerifier | None 
         bucket=BUCKET,
         verifier=verifier,
     )
-    # One group per consumed topic, so a rebalance of one never stalls the other; the topic
-    # prefix (tests) keeps isolated instances out of each other's groups.
-    group = f"{settings.topic_prefix}issuance"
+    # Consumer groups: the chassis default, one per topic under the test prefix.
     runtime.consume(
         ROUTING_EVENTS,
-        group_id=f"{group}.routing-events",
         handler=consumers.on_routing_event,
         decoder=consumers.routing_decoder(REGISTRY, settings.topic_prefix),
     )
-    runtime.consume(
-        IDENTITY_EVENTS, group_id=f"{group}.identity-events", handler=consumers.on_identity_event
-    )
+    runtime.consume(IDENTITY_EVENTS, handler=consumers.on_identity_event)
     app = runtime.create_app(
         title="QLVB issuance",
         description="Outgoing registers, numbering and issuing of outgoing documents (văn bản đi).",

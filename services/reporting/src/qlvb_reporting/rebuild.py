@@ -26,6 +26,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from qlvb_chassis.consumer import Delivery, envelope_decoder
 from qlvb_chassis.db import Database, create_engine
 from qlvb_chassis.migrations import upgrade
+from qlvb_chassis.service import consumer_group_id
 from qlvb_contracts.errors import ContractError
 from qlvb_contracts.registry import REGISTRY
 from qlvb_reporting.adapters import orm
@@ -49,6 +50,11 @@ class RebuildResult:
     failed: int = 0
     """Messages whose projection raised; logged and recorded as dead-lettered."""
     seconds: float = 0.0
+
+
+def live_group(settings: Settings, topic: str) -> str:
+    """The group the running service consumes ``topic`` with (its inbox rows carry it)."""
+    return consumer_group_id(settings, topic, group_id(settings.consumer_group, topic))
 
 
 async def truncate(db: Database, groups: Sequence[str]) -> None:
@@ -110,7 +116,7 @@ async def _apply_batch(
 
 async def replay_topic(settings: Settings, db: Database, topic: str, result: RebuildResult) -> None:
     name = settings.topic_prefix + topic
-    group = group_id(settings.consumer_group, topic)
+    group = live_group(settings, topic)
     decode = envelope_decoder(REGISTRY, settings.topic_prefix)
     # No group: partitions are assigned by hand, so no committed offset is read or moved.
     consumer = AIOKafkaConsumer(
@@ -167,7 +173,7 @@ async def rebuild(settings: Settings, *, topics: Sequence[str] = CONSUMED_TOPICS
     db = Database(engine)
     result = RebuildResult()
     try:
-        await truncate(db, [group_id(settings.consumer_group, t) for t in CONSUMED_TOPICS])
+        await truncate(db, [live_group(settings, t) for t in CONSUMED_TOPICS])
         for topic in topics:
             await replay_topic(settings, db, topic, result)
     finally:

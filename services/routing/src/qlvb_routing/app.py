@@ -30,11 +30,10 @@ def create_app(settings: Settings | None = None, verifier: TokenVerifier | None 
     calendar = load_calendar(settings.calendar_file)
     runtime.consume(
         INTAKE_DOCUMENTS,
-        group_id="routing",
         handler=consumers.on_incoming_document(calendar, settings.due_working_days),
     )
-    runtime.consume(ISSUANCE_DOCUMENTS, group_id="routing", handler=consumers.on_outgoing_document)
-    runtime.consume(IDENTITY_EVENTS, group_id="routing", handler=consumers.on_identity_event)
+    runtime.consume(ISSUANCE_DOCUMENTS, handler=consumers.on_outgoing_document)
+    runtime.consume(IDENTITY_EVENTS, handler=consumers.on_identity_event)
     app = runtime.create_app(
         title="QLVB routing",
         description="Handling cases, tasks, drafts and approvals, work files (hồ sơ công việc).",
