@@ -10,7 +10,12 @@ import httpx
 
 from qlvb_stack.components import ComponentStatus, State
 from qlvb_stack.config import SERVICES, StackConfig
-from qlvb_stack.processes import ManagedProcess, StackError, require_free_ports
+from qlvb_stack.processes import (
+    ManagedProcess,
+    StackError,
+    require_free_ports,
+    wait_ports_free,
+)
 
 MAX_COPIES = 8
 
@@ -61,6 +66,8 @@ class ServiceCopy:
         proc = self.proc
         if proc.pid() is not None:
             return
+        # A copy that was just killed may hold its port for a moment while it exits.
+        wait_ports_free([self.port], 10)
         require_free_ports(self.name, [("QLVB_PORT_BASE", self.port)])
         # The --instance argument is ignored by the service; it tells our copies apart in `ps`.
         proc.start(
