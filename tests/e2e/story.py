@@ -112,6 +112,12 @@ def ensure_register(system: System) -> None:
     assert r.status_code in (201, 409)
 
 
+@dataclass(frozen=True)
+class AgencyView:
+    statuses: list[str]
+    outbound: list[dict[str, Any]]
+
+
 @dataclass
 class Story:
     system: System
@@ -319,7 +325,7 @@ class Story:
 
     # -- what the agency got -------------------------------------------------------------------
 
-    def agency_view(self) -> dict[str, list[dict[str, Any]]]:
+    def agency_view(self) -> AgencyView:
         """Status codes for our document and outbound packages answering it, as the agency sees
         them (distinct message ids)."""
         received = self.system.agency_received(AGENCY)
@@ -338,7 +344,7 @@ class Story:
                 for r in e["payload"].get("ResponseFor", [])
             )
         ]
-        return {"statuses": statuses, "outbound": outbound}
+        return AgencyView(statuses=statuses, outbound=outbound)
 
 
 def decode_outbound_edxml(package: dict[str, Any]) -> edxml.EdXmlDocument | None:

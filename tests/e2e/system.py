@@ -130,7 +130,7 @@ class System:
                 quiet_until = time.monotonic() + 1.5
                 if (msg.key() or b"").decode() != organ_id:
                     continue
-                envelope = json.loads(msg.value())
+                envelope = json.loads(msg.value() or b"{}")
                 envelope["topic"] = msg.topic()
                 seen[envelope["message_id"]] = envelope
         finally:

@@ -41,9 +41,9 @@ def test_the_seed_story(system: System) -> None:
     assert ids["arrival2"] == ids["arrival1"] + 1
 
     view = story.agency_view()
-    assert sorted(view["statuses"]) == ["01", "03"]
-    assert len(view["outbound"]) == 1, view["outbound"]
-    package = view["outbound"][0]
+    assert sorted(view.statuses) == ["01", "03"]
+    assert len(view.outbound) == 1, view.outbound
+    package = view.outbound[0]
     assert package["Code"]["CodeNotation"] == "UBND-KT"
     edxml_doc = decode_outbound_edxml(package)
     assert edxml_doc is not None
@@ -147,8 +147,8 @@ def test_story_survives_kill_9(system: System, service: str, after_step: str) ->
     ids = story.ids
     assert ids["arrival2"] == ids["arrival1"] + 1, "no lost or doubled arrival number"
     view = story.agency_view()
-    assert sorted(view["statuses"]) == ["01", "03"], "each status once"
-    assert len(view["outbound"]) == 1, "one outbound package"
+    assert sorted(view.statuses) == ["01", "03"], "each status once"
+    assert len(view.outbound) == 1, "one outbound package"
 
     def counted() -> dict[str, Any] | None:
         now = monthly(system)
