@@ -86,6 +86,11 @@ def _service_python(stack: Stack, service: str, module: str, *extra: str) -> int
     return subprocess.call([sys.executable, "-m", module, *extra], env=env)
 
 
+def cmd_demo_password(args: argparse.Namespace) -> int:
+    print(Stack().cfg.secrets().demo_password)
+    return 0
+
+
 def cmd_create_admin(args: argparse.Namespace) -> int:
     stack = Stack()
     if stack.postgres.status().state != "ready":
@@ -278,6 +283,9 @@ def build_parser() -> argparse.ArgumentParser:
     mig.add_argument("-m", "--message", required=True)
     mig.add_argument("--rev-id", help="revision id (default: random)")
     mig.set_defaults(func=cmd_makemigration)
+
+    demo = sub.add_parser("demo-password", help="the password of the demo accounts")
+    demo.set_defaults(func=cmd_demo_password)
 
     admin = sub.add_parser("create-admin", help="create the first IT admin (asks the password)")
     admin.add_argument("--username", required=True)
