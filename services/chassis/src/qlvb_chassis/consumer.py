@@ -205,8 +205,8 @@ class InboxConsumer:
     async def close(self) -> None:
         producer, self._producer = self._producer, None
         if producer is not None:
-            with contextlib.suppress(Exception):
-                await producer.stop()
+            with contextlib.suppress(Exception):  # bounded: the broker may be gone
+                await asyncio.wait_for(producer.stop(), timeout=5)
 
     # -- processing ----------------------------------------------------------------------------
 

@@ -142,10 +142,15 @@ class UnitOfWork:
     """
 
     def __init__(
-        self, sessionmaker: async_sessionmaker[AsyncSession], outbox: OutboxWriter | None
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        outbox: OutboxWriter | None,
+        *,
+        snapshot: bool = False,
     ) -> None:
         self._sessionmaker = sessionmaker
         self._outbox = outbox
+        self._snapshot = snapshot
         self._session: AsyncSession | None = None
         self._committed = False
         self.published = 0
@@ -164,7 +169,17 @@ class UnitOfWork:
 
     async def __aenter__(self) -> UnitOfWork:
         self._session = self._sessionmaker()
-        await self._session.begin()
+        if self._snapshot:
+            # One snapshot for every query of a read: a view assembled from several queries must
+            # not mix states before and after a concurrent commit (READ COMMITTED would).
+            await self._session.connection(
+                execution_options={
+                    "isolation_level": "REPEATABLE READ",
+                    "postgresql_readonly": True,
+                }
+            )
+        else:
+            await self._session.begin()
         return self
 
     async def __aexit__(
@@ -215,6 +230,10 @@ class Database:
 
     def uow(self) -> UnitOfWork:
         return UnitOfWork(self.sessionmaker, self.outbox)
+
+    def snapshot(self) -> UnitOfWork:
+        """A read-only unit of work whose queries all see one consistent snapshot (for views)."""
+        return UnitOfWork(self.sessionmaker, None, snapshot=True)
 
     async def ping(self) -> None:
         async with self.engine.connect() as conn:

@@ -200,9 +200,11 @@ class OutboxRelay:
     async def _close_producer(self) -> None:
         producer, self._producer = self._producer, None
         if producer is not None:
+            # Bounded: stop() flushes in-flight sends, which can hang while the broker is gone.
+            # Unmarked rows are simply sent again by the next relay.
             try:
-                await producer.stop()
-            except Exception as exc:  # the broker may be gone; nothing to flush anyway
+                await asyncio.wait_for(producer.stop(), timeout=5)
+            except Exception as exc:
                 log.debug("producer stop failed: %s", exc)
 
     async def relay_once(self) -> int:

@@ -444,7 +444,7 @@ cases = APIRouter(prefix="/cases", tags=["cases"], responses=ERRORS)
 async def find_cases(
     actor: Staff, ctx: Ctx, incoming_document_id: Annotated[str, Query(min_length=1)]
 ) -> JSONResponse:
-    async with ctx.runtime.db.uow() as uow:
+    async with ctx.runtime.db.snapshot() as uow:
         case_id = await Cases(uow.session).case_of_incoming(incoming_document_id)
         items = (
             [await views.case_view(uow.session, case_id, _caller(actor), now=utcnow())]
@@ -457,7 +457,7 @@ async def find_cases(
 @cases.get("/{case_id}")
 async def get_case(case_id: str, actor: Staff, ctx: Ctx) -> JSONResponse:
     """All staff see the public metadata (Đ4.2); drafts only their handlers and approvers."""
-    async with ctx.runtime.db.uow() as uow:
+    async with ctx.runtime.db.snapshot() as uow:
         view = await views.case_view(uow.session, case_id, _caller(actor), now=utcnow())
     return JSONResponse(jsonable_encoder(view))
 
@@ -465,7 +465,7 @@ async def get_case(case_id: str, actor: Staff, ctx: Ctx) -> JSONResponse:
 @cases.get("/{case_id}/history")
 async def case_history(case_id: str, actor: Staff, ctx: Ctx) -> JSONResponse:
     """Who did what, on behalf of whom, when."""
-    async with ctx.runtime.db.uow() as uow:
+    async with ctx.runtime.db.snapshot() as uow:
         items = await views.history(uow.session, case_id=case_id)
     return JSONResponse(jsonable_encoder({"case_id": case_id, "items": items}))
 
@@ -475,7 +475,7 @@ drafts = APIRouter(prefix="/drafts", tags=["drafts"], responses=ERRORS)
 
 @drafts.get("/{draft_id}")
 async def get_draft(draft_id: str, actor: Staff, ctx: Ctx) -> JSONResponse:
-    async with ctx.runtime.db.uow() as uow:
+    async with ctx.runtime.db.snapshot() as uow:
         _, draft = await views.draft_for(uow.session, draft_id, _caller(actor))
     return JSONResponse(jsonable_encoder(views.draft_view(draft)))
 
