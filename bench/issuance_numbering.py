@@ -173,6 +173,8 @@ async def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--issuers", type=int, default=32)
     parser.add_argument("--documents", type=int, default=600)
+    # Accepted for run_all.py; this benchmark is sized by --documents, not by time.
+    parser.add_argument("--seconds", type=float, default=None)
     args = parser.parse_args()
     cfg = StackConfig.from_env()
     admin = cfg.database_url()
