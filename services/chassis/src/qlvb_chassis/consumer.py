@@ -188,6 +188,7 @@ class InboxConsumer:
             ack_policy=AckPolicy.MANUAL,
             auto_offset_reset="earliest",
             session_timeout_ms=self.settings.consumer_session_timeout_ms,
+            fetch_max_wait_ms=self.settings.consumer_fetch_max_wait_ms,
             heartbeat_interval_ms=max(500, self.settings.consumer_session_timeout_ms // 5),
             decoder=no_decode,
             title=f"{self.group_id}:{self.topic}",

@@ -54,6 +54,9 @@ class ServiceSettings(BaseSettings):
     """Attempts for a message whose handler keeps failing before it goes to the DLQ."""
     consumer_backoff_base_s: float = 0.2
     consumer_backoff_max_s: float = 10.0
+    consumer_fetch_max_wait_ms: int = 100
+    """How long a fetch waits for data. Tansu answers a fetch only when this runs out, so it is
+    a floor on every hop's latency (aiokafka's default of 500 ms made it the dominant cost)."""
     consumer_session_timeout_ms: int = 10000
     """How long the group waits for a copy that died (kill -9) before its partitions move."""
 
