@@ -3,7 +3,6 @@ events read back from Kafka."""
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import json
 import time
@@ -31,7 +30,7 @@ from qlvb_identity.service_layer import audit as audit_service
 from qlvb_identity.service_layer import bootstrap
 from qlvb_identity.settings import Settings
 from qlvb_stack.stack import Stack
-from qlvb_stack.testing import create_topics
+from qlvb_stack.testing import isolated_service, serve_in_process
 
 pytestmark = pytest.mark.stack
 
@@ -72,39 +71,17 @@ class Identity:
 
 @pytest.fixture(scope="module")
 async def identity(stack: Stack) -> AsyncIterator[Identity]:
-    unique = uuid.uuid4().hex[:10]
-    schema = f"identity_{unique}"
-    admin_url = stack.cfg.database_url()
-    conn = await asyncpg.connect(admin_url)
-    await conn.execute(f'create schema "{schema}"')
-    await conn.close()
-    prefix = f"t{unique}."
-    await create_topics(stack.cfg.kafka_bootstrap, prefix)
-    settings = Settings(
-        database_url=admin_url.replace("postgresql://", "postgresql+asyncpg://"),
-        database_schema=schema,
-        topic_prefix=prefix,
-        kafka_bootstrap=stack.cfg.kafka_bootstrap,
-        outbox_poll_interval_s=0.05,
-        login_ip_max_failures=8,
-    )
-    app = create_app(settings)
-    async with app.router.lifespan_context(app):
-        env = Identity(app, settings, admin_url, schema, prefix + IDENTITY_EVENTS)
-        async with env.client() as client:
-            deadline = time.monotonic() + 60
-            while time.monotonic() < deadline:
-                if (await client.get("/readyz")).status_code == 200:
-                    break
-                await asyncio.sleep(0.2)
-            assert (await client.get("/readyz")).status_code == 200
-        db = env.services.db
-        await bootstrap.seed_demo(db, PASSWORD)
-        await bootstrap.create_admin(db, ADMIN2, "Quản trị viên thứ hai", PASSWORD)
-        yield env
-    conn = await asyncpg.connect(admin_url)
-    await conn.execute(f'drop schema "{schema}" cascade')
-    await conn.close()
+    async with isolated_service(stack, "identity") as iso:
+        settings = Settings(**{**iso.settings, "login_ip_max_failures": 8})
+        app = create_app(settings)
+        async with serve_in_process(app, base_url="http://identity"):
+            env = Identity(
+                app, settings, stack.cfg.database_url(), iso.schema, iso.prefix + IDENTITY_EVENTS
+            )
+            db = env.services.db
+            await bootstrap.seed_demo(db, PASSWORD)
+            await bootstrap.create_admin(db, ADMIN2, "Quản trị viên thứ hai", PASSWORD)
+            yield env
 
 
 async def read_events(env: Identity, *, until: Any, timeout_s: float = 20) -> list[Envelope]:

@@ -34,7 +34,7 @@ from qlvb_contracts.payloads.identity import AgencyChanged, UserChanged
 from qlvb_intake.app import create_app
 from qlvb_intake.settings import Settings
 from qlvb_stack.stack import Stack
-from qlvb_stack.testing import create_topics
+from qlvb_stack.testing import isolated_service, serve_in_process
 
 pytestmark = pytest.mark.stack
 
@@ -127,49 +127,26 @@ def identity_event(payload: Any) -> bytes:
 
 @pytest.fixture(scope="module")
 async def svc(stack: Stack) -> AsyncIterator[Svc]:
-    unique = uuid.uuid4().hex[:10]
-    schema = f"intake_{unique}"
-    admin_url = stack.cfg.database_url()
-    conn = await asyncpg.connect(admin_url)
-    await conn.execute(f'create schema "{schema}"')
-    await conn.close()
-    prefix = f"t{unique}."
-    bootstrap = stack.cfg.kafka_bootstrap
-    await create_topics(bootstrap, prefix)
-    env = stack.cfg.service_env("intake")
     sec = stack.cfg.secrets()
-    settings = Settings(
-        database_url=admin_url.replace("postgresql://", "postgresql+asyncpg://"),
-        database_schema=schema,
-        topic_prefix=prefix,
-        kafka_bootstrap=bootstrap,
-        s3_endpoint=env["QLVB_INTAKE_S3_ENDPOINT"],
-        s3_access_key=env["QLVB_INTAKE_S3_ACCESS_KEY"],
-        s3_secret_key=env["QLVB_INTAKE_S3_SECRET_KEY"],
-        outbox_poll_interval_s=0.05,
-        consumer_max_attempts=2,
-        consumer_backoff_base_s=0.05,
-        inbound_max_bytes=200_000,
-        db_pool_size=20,
-        db_max_overflow=20,
-        log_json=False,
-    )
     issuer = FakeTokenIssuer()
-    app = create_app(settings, verifier=issuer.verifier())
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://intake") as client:
-            deadline = time.monotonic() + 60
-            while (ready := await client.get("/readyz")).status_code != 200:
-                assert time.monotonic() < deadline, ready.text
-                await asyncio.sleep(0.2)
+    async with isolated_service(stack, "intake") as iso:
+        settings = Settings(
+            **{
+                **iso.settings,
+                "inbound_max_bytes": 200_000,
+                "db_pool_size": 20,
+                "db_max_overflow": 20,
+            }
+        )
+        app = create_app(settings, verifier=issuer.verifier())
+        async with serve_in_process(app, base_url="http://intake") as client:
             service = Svc(
                 client=client,
                 issuer=issuer,
-                prefix=prefix,
-                bootstrap=bootstrap,
-                schema=schema,
-                admin_url=admin_url,
+                prefix=iso.prefix,
+                bootstrap=iso.bootstrap,
+                schema=iso.schema,
+                admin_url=stack.cfg.database_url(),
                 minio=Minio(
                     stack.cfg.s3_endpoint,
                     access_key=sec.s3_admin_access_key,
@@ -232,9 +209,6 @@ async def svc(stack: Stack) -> AsyncIterator[Svc]:
             yield service
             collector.cancel()
             await asyncio.gather(collector, return_exceptions=True)
-    conn = await asyncpg.connect(admin_url)
-    await conn.execute(f'drop schema "{schema}" cascade')
-    await conn.close()
 
 
 def paper(**overrides: Any) -> dict[str, Any]:

@@ -14,7 +14,7 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -33,7 +33,7 @@ from qlvb_issuance.app import MIGRATIONS
 from qlvb_issuance.domain.model import issued_date
 from qlvb_issuance.service_layer import handlers
 from qlvb_stack.stack import Stack
-from qlvb_stack.testing import create_topics
+from qlvb_stack.testing import IsolatedService, isolated_service
 
 from .helpers import FINANCE, finalized, identity_events, produce, read_envelopes
 
@@ -97,15 +97,19 @@ async def wait_ready(base: str, proc: subprocess.Popen[bytes], log: Path) -> Non
     raise AssertionError("service not ready: " + tail(log))
 
 
-async def test_killed_mid_issue_no_gap_no_duplicate(stack: Stack, tmp_path: Path) -> None:
-    unique = uuid.uuid4().hex[:10]
-    schema, prefix = f"issuance_{unique}", f"t{unique}."
+@pytest.fixture
+async def iso(stack: Stack) -> AsyncIterator[IsolatedService]:
+    """The schema and topic prefix of the service process (dropped after the test)."""
+    async with isolated_service(stack, "issuance") as isolated:
+        yield isolated
+
+
+async def test_killed_mid_issue_no_gap_no_duplicate(
+    stack: Stack, iso: IsolatedService, tmp_path: Path
+) -> None:
+    schema, prefix = iso.schema, iso.prefix
     admin_url = stack.cfg.database_url()
     url = stack.cfg.database_url(driver="postgresql+asyncpg")
-    conn = await asyncpg.connect(admin_url)
-    await conn.execute(f'create schema "{schema}"')
-    await conn.close()
-    await create_topics(stack.cfg.kafka_bootstrap, prefix)
     await produce(stack.cfg.kafka_bootstrap, prefix + "identity.events", identity_events())
 
     # The queue, prepared the way the consumer and the upload would leave it.
@@ -225,6 +229,3 @@ async def test_killed_mid_issue_no_gap_no_duplicate(stack: Stack, tmp_path: Path
     issued = {e.message_id: e.payload["CodeNumber"] for e in envelopes if e.type.endswith("issued")}
     assert sorted(issued.values()) == list(range(1, N + 1))
     await db.dispose()
-    conn = await asyncpg.connect(admin_url)
-    await conn.execute(f'drop schema "{schema}" cascade')
-    await conn.close()

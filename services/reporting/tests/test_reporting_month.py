@@ -23,14 +23,12 @@ from __future__ import annotations
 import asyncio
 import io
 import time
-import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as clock
 from typing import Any
 
-import asyncpg
 import httpx
 import pytest
 from aiokafka import AIOKafkaProducer
@@ -61,7 +59,7 @@ from qlvb_reporting.rebuild import rebuild
 from qlvb_reporting.service_layer import layouts, queries
 from qlvb_reporting.settings import Settings
 from qlvb_stack.stack import Stack
-from qlvb_stack.testing import create_topics
+from qlvb_stack.testing import isolated_service, serve_in_process
 
 pytestmark = pytest.mark.stack
 
@@ -535,41 +533,18 @@ async def _wait_for(db: Database, expected: int, timeout_s: float = 45) -> None:
 
 @pytest.fixture(scope="module")
 async def world(stack: Stack) -> AsyncIterator[World]:
-    unique = uuid.uuid4().hex[:10]
-    schema, prefix = f"reporting_{unique}", f"t{unique}."
-    admin_url = stack.cfg.database_url()
-    conn = await asyncpg.connect(admin_url)
-    await conn.execute(f'create schema "{schema}"')
-    await conn.close()
-    await create_topics(stack.cfg.kafka_bootstrap, prefix)
-    settings = Settings(
-        database_url=admin_url.replace("postgresql://", "postgresql+asyncpg://"),
-        database_schema=schema,
-        kafka_bootstrap=stack.cfg.kafka_bootstrap,
-        topic_prefix=prefix,
-        metrics_refresh_s=3600,
-        consumer_backoff_base_s=0.05,
-    )
-    app = create_app(settings, verifier=TOKENS.verifier(), calendar=CALENDAR)
-    db = Database(create_engine(settings.database_url, search_path=schema))
-    script = september_script()
-    try:
-        async with app.router.lifespan_context(app):
-            transport = httpx.ASGITransport(app=app)
-            async with httpx.AsyncClient(transport=transport, base_url="http://reporting") as c:
-                deadline = time.monotonic() + 60
-                while time.monotonic() < deadline:
-                    if (await c.get("/readyz")).status_code == 200:
-                        break
-                    await asyncio.sleep(0.2)
-                await produce(stack.cfg.kafka_bootstrap, prefix, script)
+    async with isolated_service(stack, "reporting") as iso:
+        settings = Settings(**{**iso.settings, "metrics_refresh_s": 3600})
+        app = create_app(settings, verifier=TOKENS.verifier(), calendar=CALENDAR)
+        db = Database(create_engine(settings.database_url, search_path=iso.schema))
+        script = september_script()
+        try:
+            async with serve_in_process(app, base_url="http://reporting") as c:
+                await produce(iso.bootstrap, iso.prefix, script)
                 await _wait_for(db, len(script.events))
                 yield World(app, c, db, settings, script)
-    finally:
-        await db.dispose()
-        conn = await asyncpg.connect(admin_url)
-        await conn.execute(f'drop schema "{schema}" cascade')
-        await conn.close()
+        finally:
+            await db.dispose()
 
 
 LEADER = TOKENS.headers("ld.dung", ["office_leader"])

@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-import asyncpg
 import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
@@ -41,7 +40,7 @@ from qlvb_routing.adapters.repository import verify_audit_chain
 from qlvb_routing.app import create_app
 from qlvb_routing.settings import Settings
 from qlvb_stack.stack import Stack
-from qlvb_stack.testing import create_topics
+from qlvb_stack.testing import isolated_service, serve_in_process
 
 pytestmark = pytest.mark.stack
 
@@ -93,55 +92,31 @@ async def _until(probe: Callable[[], Awaitable[Any]], what: str, wait_s: float =
 
 @pytest.fixture(scope="module")
 async def routing(stack: Stack) -> AsyncIterator[Routing]:
-    unique = uuid.uuid4().hex[:10]
-    schema, prefix = f"routing_{unique}", f"t{unique}."
-    admin_url = stack.cfg.database_url()
-    conn = await asyncpg.connect(admin_url)
-    await conn.execute(f'create schema "{schema}"')
-    await conn.close()
-    bootstrap = stack.cfg.kafka_bootstrap
-    await create_topics(bootstrap, prefix)
-    env = stack.cfg.service_env("routing")
-    settings = Settings(
-        database_url=admin_url.replace("postgresql://", "postgresql+asyncpg://"),
-        database_schema=schema,
-        topic_prefix=prefix,
-        kafka_bootstrap=bootstrap,
-        s3_endpoint=env["QLVB_ROUTING_S3_ENDPOINT"],
-        s3_access_key=env["QLVB_ROUTING_S3_ACCESS_KEY"],
-        s3_secret_key=env["QLVB_ROUTING_S3_SECRET_KEY"],
-        outbox_poll_interval_s=0.05,
-        consumer_backoff_base_s=0.05,
-        consumer_max_attempts=2,
-    )
-    issuer = FakeTokenIssuer()
-    app = create_app(settings, issuer.verifier())
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=False)
-    await producer.start()
+    async with isolated_service(stack, "routing") as iso:
+        settings = Settings(**iso.settings)
+        issuer = FakeTokenIssuer()
+        app = create_app(settings, issuer.verifier())
+        producer = AIOKafkaProducer(bootstrap_servers=iso.bootstrap, enable_idempotence=False)
+        await producer.start()
 
-    async def send_raw(topic: str, envelope: Envelope) -> None:
-        await producer.send_and_wait(
-            prefix + topic,
-            envelope.to_bytes(),
-            key=envelope.key.encode(),
-            headers=envelope.headers(),
-        )
+        async def send_raw(topic: str, envelope: Envelope) -> None:
+            await producer.send_and_wait(
+                iso.prefix + topic,
+                envelope.to_bytes(),
+                key=envelope.key.encode(),
+                headers=envelope.headers(),
+            )
 
-    async def produce(topic: str, payload: Payload) -> Envelope:
-        producer_name = topic.split(".")[0]
-        envelope = Envelope.new(payload=payload, producer=producer_name, actor=Actor(user="vanthu"))
-        await send_raw(topic, envelope)
-        return envelope
+        async def produce(topic: str, payload: Payload) -> Envelope:
+            producer_name = topic.split(".")[0]
+            envelope = Envelope.new(
+                payload=payload, producer=producer_name, actor=Actor(user="vanthu")
+            )
+            await send_raw(topic, envelope)
+            return envelope
 
-    try:
-        async with app.router.lifespan_context(app):
-            transport = httpx.ASGITransport(app=app)
-            async with httpx.AsyncClient(transport=transport, base_url="http://routing") as client:
-
-                async def ready() -> bool:
-                    return (await client.get("/readyz")).status_code == 200
-
-                await _until(ready, "readiness", wait_s=60)
+        try:
+            async with serve_in_process(app, base_url="http://routing") as client:
                 db = app.state.routing.runtime.db
                 for n, (user, (name, role, position)) in enumerate(PEOPLE.items()):
                     await produce(
@@ -166,12 +141,9 @@ async def routing(stack: Stack) -> AsyncIterator[Routing]:
                     return bool(count == len(PEOPLE))
 
                 await _until(users_known, "the users read model")
-                yield Routing(client, issuer, produce, send_raw, prefix, bootstrap, db)
-    finally:
-        await producer.stop()
-        conn = await asyncpg.connect(admin_url)
-        await conn.execute(f'drop schema "{schema}" cascade')
-        await conn.close()
+                yield Routing(client, issuer, produce, send_raw, iso.prefix, iso.bootstrap, db)
+        finally:
+            await producer.stop()
 
 
 def registered(handlers: list[str], **overrides: Any) -> IncomingDocumentRegistered:
