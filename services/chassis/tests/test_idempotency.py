@@ -8,7 +8,7 @@ import asyncio
 import pytest
 
 from qlvb_chassis.http.problems import Problem
-from qlvb_chassis.idempotency import IdempotencyKeys, fingerprint
+from qlvb_chassis.idempotency import IdempotencyClaim, IdempotencyKeys, StoredResponse, fingerprint
 
 from .conftest import Env
 
@@ -56,3 +56,23 @@ def test_key_validation() -> None:
     for bad in ("", "x" * 201, "a\nb"):
         with pytest.raises(Problem):
             IdempotencyKeys.validate(bad)
+
+
+async def test_run_replays_and_lets_one_concurrent_twin_win(env: Env) -> None:
+    keys = IdempotencyKeys(env.tables)
+    claim = IdempotencyClaim.of("vanthu", "key-run", "POST", "/things", {"n": 3})
+
+    async def request() -> StoredResponse:
+        async with env.db.uow() as uow:
+
+            async def work() -> StoredResponse:
+                await uow.session.execute(env.effects.insert().values(thing_id="run", n=3))
+                await asyncio.sleep(0.05)
+                return StoredResponse(201, {"created": 3})
+
+            return await keys.run(uow, claim, work)
+
+    responses = await asyncio.gather(request(), request(), request())
+    assert {(r.status_code, r.body["created"]) for r in responses} == {(201, 3)}
+    assert await env.effect_rows() == [("run", 3)]
+    assert IdempotencyClaim.of("vanthu", None, "POST", "/things", {}) is None

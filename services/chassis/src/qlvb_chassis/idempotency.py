@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from qlvb_chassis.db import ChassisTables
+from qlvb_chassis.db import ChassisTables, UnitOfWork
 from qlvb_chassis.http.problems import Problem
 
 MAX_KEY_LENGTH = 200
@@ -27,6 +28,25 @@ MAX_KEY_LENGTH = 200
 class StoredResponse:
     status_code: int
     body: Any
+
+
+@dataclass(frozen=True)
+class IdempotencyClaim:
+    """A caller's Idempotency-Key with the fingerprint of the request it came with."""
+
+    principal: str
+    key: str
+    fingerprint: str
+
+    @classmethod
+    def of(
+        cls, principal: str, key: str | None, method: str, path: str, body: Any
+    ) -> IdempotencyClaim | None:
+        """None when the request has no key; a 400 problem when the key is malformed."""
+        key = IdempotencyKeys.validate(key)
+        if key is None:
+            return None
+        return cls(principal, key, fingerprint(method, path, body))
 
 
 def fingerprint(method: str, path: str, body: Any) -> str:
@@ -74,6 +94,34 @@ class IdempotencyKeys:
                 slug="idempotency-key-reused",
             )
         return StoredResponse(row.status_code, row.response)
+
+    async def run(
+        self,
+        uow: UnitOfWork,
+        claim: IdempotencyClaim | None,
+        work: Callable[[], Awaitable[StoredResponse]],
+    ) -> StoredResponse:
+        """The whole creating request in ``uow``: replay the stored response of an earlier request
+        with this key, or do ``work``, store its response under the key and commit. If a
+        concurrent twin committed first, its response is returned and ours rolls back."""
+        if claim is not None:
+            earlier = await self.lookup(uow.session, claim.principal, claim.key, claim.fingerprint)
+            if earlier is not None:
+                return earlier
+        response = await work()
+        if claim is not None:
+            raced = await self.store(
+                uow.session,
+                claim.principal,
+                claim.key,
+                claim.fingerprint,
+                response.status_code,
+                response.body,
+            )
+            if raced is not None:
+                return raced
+        await uow.commit()
+        return response
 
     async def store(
         self,

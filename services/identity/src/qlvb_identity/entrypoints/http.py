@@ -11,7 +11,6 @@ from fastapi.responses import JSONResponse
 from qlvb_chassis.db import Database
 from qlvb_chassis.http import auth as http_auth
 from qlvb_chassis.http.problems import problem_responses
-from qlvb_chassis.idempotency import IdempotencyKeys, fingerprint
 from qlvb_contracts.envelope import Actor
 from qlvb_contracts.payloads.identity import Role
 from qlvb_identity.service_layer import admin, audit, commands
@@ -44,10 +43,7 @@ def who(actor: http_auth.Actor) -> Actor:
 
 
 def claim_of(request: Request, user: str, key: str | None, body: Any) -> IdempotencyClaim | None:
-    chosen = IdempotencyKeys.validate(key)
-    if chosen is None:
-        return None
-    return IdempotencyClaim(user, chosen, fingerprint(request.method, request.url.path, body))
+    return IdempotencyClaim.of(user, key, request.method, request.url.path, body)
 
 
 def created(body: dict[str, Any]) -> JSONResponse:

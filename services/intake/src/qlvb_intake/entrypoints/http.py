@@ -12,11 +12,12 @@ from sqlalchemy import select
 
 from qlvb_chassis.http.auth import Actor, Principal, require_principal, require_roles
 from qlvb_chassis.http.problems import Problem, ProblemResponse, problem_responses
+from qlvb_chassis.idempotency import IdempotencyClaim
 from qlvb_contracts.envelope import Actor as EventActor
 from qlvb_intake.adapters.orm import audit_log
 from qlvb_intake.domain.model import PaperDocumentForm
 from qlvb_intake.service_layer import documents, inbound, registers
-from qlvb_intake.service_layer.context import IdempotencyClaim, Intake, Outcome
+from qlvb_intake.service_layer.context import Intake, Outcome
 from qlvb_intake.service_layer.views import iso
 
 IdempotencyKey = Annotated[

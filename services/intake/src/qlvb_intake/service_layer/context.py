@@ -9,7 +9,7 @@ from typing import Any
 
 from qlvb_chassis.calendar import WorkingCalendar
 from qlvb_chassis.db import Database, UnitOfWork
-from qlvb_chassis.idempotency import IdempotencyKeys, fingerprint
+from qlvb_chassis.idempotency import IdempotencyClaim, IdempotencyKeys
 from qlvb_chassis.numbering import NumberAllocator
 from qlvb_chassis.storage import ObjectStore
 from qlvb_intake.settings import Settings
@@ -38,24 +38,6 @@ class Outcome:
     status: int
     body: dict[str, Any]
     problem: bool = False
-
-
-@dataclass(frozen=True)
-class IdempotencyClaim:
-    """An Idempotency-Key with the request it was sent with."""
-
-    principal: str
-    key: str
-    fingerprint: str
-
-    @classmethod
-    def of(
-        cls, principal: str, key: str | None, method: str, path: str, body: Any
-    ) -> IdempotencyClaim | None:
-        key = IdempotencyKeys.validate(key)
-        if key is None:
-            return None
-        return cls(principal, key, fingerprint(method, path, body))
 
 
 async def replayed(ctx: Intake, uow: UnitOfWork, claim: IdempotencyClaim | None) -> Outcome | None:

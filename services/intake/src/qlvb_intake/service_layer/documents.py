@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import Row, and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from qlvb_chassis.idempotency import IdempotencyClaim
 from qlvb_chassis.storage import StoredObject
 from qlvb_contracts import reference as ref
 from qlvb_contracts.envelope import Actor
@@ -37,13 +38,7 @@ from qlvb_intake.domain.model import (
     receipt_times,
     register_sla,
 )
-from qlvb_intake.service_layer.context import (
-    IdempotencyClaim,
-    Intake,
-    Outcome,
-    finish,
-    replayed,
-)
+from qlvb_intake.service_layer.context import Intake, Outcome, finish, replayed
 from qlvb_intake.service_layer.errors import IntakeError, invalid, not_found
 from qlvb_intake.service_layer.events import registered_event, status_package
 from qlvb_intake.service_layer.views import code_of, document_view

@@ -9,10 +9,11 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
+from qlvb_chassis.idempotency import IdempotencyClaim
 from qlvb_contracts.envelope import Actor
 from qlvb_intake.adapters import audit
 from qlvb_intake.adapters.orm import incoming_documents, registers
-from qlvb_intake.service_layer.context import IdempotencyClaim, Intake, Outcome, finish, replayed
+from qlvb_intake.service_layer.context import Intake, Outcome, finish, replayed
 from qlvb_intake.service_layer.errors import IntakeError, not_found
 from qlvb_intake.service_layer.views import iso, register_view
 

@@ -21,7 +21,7 @@ from qlvb_chassis.calendar import WorkingCalendar
 from qlvb_chassis.db import UnitOfWork
 from qlvb_chassis.http.auth import Actor, require_roles
 from qlvb_chassis.http.problems import Problem, problem_responses
-from qlvb_chassis.idempotency import IdempotencyKeys, fingerprint
+from qlvb_chassis.idempotency import IdempotencyClaim, IdempotencyKeys, StoredResponse
 from qlvb_chassis.service import ServiceRuntime
 from qlvb_contracts.edxml import Signer
 from qlvb_contracts.payloads.common import Recipient
@@ -90,20 +90,14 @@ async def _command(
     *,
     status: int = 200,
 ) -> JSONResponse:
-    key = IdempotencyKeys.validate(key)
-    print_ = fingerprint(request.method, request.url.path, body)
+    claim = IdempotencyClaim.of(actor.acted_by, key, request.method, request.url.path, body)
     async with ctx.runtime.db.uow() as uow:
-        if key is not None:
-            earlier = await ctx.keys.lookup(uow.session, actor.acted_by, key, print_)
-            if earlier is not None:
-                return JSONResponse(earlier.body, status_code=earlier.status_code)
-        result = jsonable_encoder(await work(uow, _caller(actor)))
-        if key is not None:
-            raced = await ctx.keys.store(uow.session, actor.acted_by, key, print_, status, result)
-            if raced is not None:
-                return JSONResponse(raced.body, status_code=raced.status_code)
-        await uow.commit()
-    return JSONResponse(result, status_code=status)
+
+        async def work_once() -> StoredResponse:
+            return StoredResponse(status, jsonable_encoder(await work(uow, _caller(actor))))
+
+        response = await ctx.keys.run(uow, claim, work_once)
+    return JSONResponse(response.body, status_code=response.status_code)
 
 
 class _Body(BaseModel):
