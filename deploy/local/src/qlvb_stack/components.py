@@ -14,6 +14,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, Protocol
@@ -50,8 +51,7 @@ class Component(Protocol):
     def status(self) -> ComponentStatus: ...
 
 
-def _wait(what: str, check: object, timeout: float, log_tail: str = "") -> None:
-    assert callable(check)
+def _wait(what: str, check: Callable[[], bool], timeout: float, log_tail: str = "") -> None:
     deadline = time.monotonic() + timeout
     last: Exception | None = None
     while time.monotonic() < deadline:

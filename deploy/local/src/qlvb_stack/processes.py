@@ -174,9 +174,6 @@ class ManagedProcess:
             time.sleep(0.01)
         return proc.pid
 
-    def exited_early(self) -> bool:
-        return self.pid() is None
-
     def stop(self, *, grace: float = 10.0) -> None:
         """SIGTERM, wait, SIGKILL the whole process group, wait until it is gone."""
         pid = self.pid()
@@ -195,10 +192,3 @@ class ManagedProcess:
                     return
                 time.sleep(0.1)
         raise StackError(f"{self.name} (pid {pid}) did not stop after SIGKILL; check `ps -p {pid}`")
-
-    def tail(self, lines: int = 20) -> str:
-        try:
-            data = self.log_file.read_bytes()[-20000:]
-        except FileNotFoundError:
-            return ""
-        return "\n".join(data.decode(errors="replace").splitlines()[-lines:])

@@ -165,13 +165,3 @@ class Stack:
             else "stopped",
             "components": [asdict(c) for c in comps],
         }
-
-    def component(self, name: str) -> Component:
-        for comp in self.components:
-            if comp.name == name:
-                return comp
-        names = ", ".join(c.name for c in self.components)
-        raise StackError(f"no component named {name!r}; choose one of: {names}")
-
-
-__all__ = ["Postgres", "SeaweedS3", "Stack", "Tansu"]

@@ -13,7 +13,7 @@ from fastapi.responses import JSONResponse
 from qlvb_chassis.db import UnitOfWork
 from qlvb_chassis.http.auth import Actor, Principal, require_principal, require_roles
 from qlvb_chassis.http.problems import Problem
-from qlvb_chassis.idempotency import IdempotencyKeys, fingerprint
+from qlvb_chassis.idempotency import IdempotencyClaim
 from qlvb_issuance.adapters.repository import Repository
 from qlvb_issuance.adapters.xlsx import register_workbook
 from qlvb_issuance.domain.model import AttachmentKind, DocumentStatus
@@ -203,11 +203,9 @@ async def issue_document(
     actor: Clerk,
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
 ) -> JSONResponse:
-    key = IdempotencyKeys.validate(idempotency_key)
-    idempotency = None
-    if key is not None:
-        fp = fingerprint("POST", request.url.path, body.model_dump(mode="json"))
-        idempotency = handlers.Idempotency(key, fp)
+    idempotency = IdempotencyClaim.of(
+        actor.acted_by, idempotency_key, "POST", request.url.path, body.model_dump(mode="json")
+    )
     async with _uow(request) as uow:
         status, result = await handlers.issue_document(
             _services(request), uow, doc_id, body, _who(actor), idempotency

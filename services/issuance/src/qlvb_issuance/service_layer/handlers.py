@@ -16,7 +16,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from qlvb_chassis.db import UnitOfWork
-from qlvb_chassis.idempotency import IdempotencyKeys
+from qlvb_chassis.idempotency import IdempotencyClaim, IdempotencyKeys
 from qlvb_chassis.numbering import NumberAllocator, NumberAlreadyVoided, NumberNotFound
 from qlvb_chassis.storage import ObjectStore, sniff_content_type
 from qlvb_contracts import reference as ref
@@ -54,12 +54,6 @@ class Who:
 
     def actor(self) -> Actor:
         return Actor(user=self.acted_by, on_behalf_of=self.on_behalf_of)
-
-
-@dataclass(frozen=True)
-class Idempotency:
-    key: str
-    fingerprint: str
 
 
 @dataclass(frozen=True)
@@ -432,7 +426,7 @@ async def issue_document(
     doc_id: str,
     cmd: commands.IssueDocument,
     who: Who,
-    idempotency: Idempotency | None = None,
+    idempotency: IdempotencyClaim | None = None,
 ) -> tuple[int, dict[str, Any]]:
     """Phát hành: number (unless numbered already) and send, in one transaction.
 
@@ -445,7 +439,7 @@ async def issue_document(
     doc = await repo.document(doc_id, for_update=True)
     if idempotency is not None:
         earlier = await svc.idempotency.lookup(
-            uow.session, who.acted_by, idempotency.key, idempotency.fingerprint
+            uow.session, idempotency.principal, idempotency.key, idempotency.fingerprint
         )
         if earlier is not None:
             return earlier.status_code, earlier.body
@@ -554,7 +548,7 @@ async def issue_document(
     body = document_view(doc, files)
     if idempotency is not None:
         raced = await svc.idempotency.store(
-            uow.session, who.acted_by, idempotency.key, idempotency.fingerprint, 200, body
+            uow.session, idempotency.principal, idempotency.key, idempotency.fingerprint, 200, body
         )
         if raced is not None:
             return raced.status_code, raced.body  # leaving uncommitted rolls ours back
