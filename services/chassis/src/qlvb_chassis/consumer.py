@@ -212,9 +212,73 @@ class InboxConsumer:
     # -- processing ----------------------------------------------------------------------------
 
     async def process_batch(self, records: Sequence[Record]) -> None:
-        """Finish every record (effect committed or dead-lettered); raises only on cancel."""
-        for record in records:
-            await self.process(record)
+        """Finish every record (effect committed or dead-lettered); raises only on cancel.
+
+        The records of one fetch share one transaction, each in a savepoint of its own: one
+        commit (and one connection checkout) per batch instead of per message — per-message
+        transactions capped a consumer at ~30 messages/s on these machines. A record whose
+        handler fails ends the shared transaction: the records before it commit, the failing one
+        takes the one-at-a-time path (retries, outage waits, dead letter), and the rest start a
+        new shared transaction. If the shared transaction itself fails (the database went away
+        at commit), every record of it takes the one-at-a-time path; the inbox makes the
+        replay harmless.
+        """
+        pending = list(records)
+        while pending:
+            if len(pending) == 1 or not self.settings.consumer_batch_transactions:
+                await self.process(pending.pop(0))
+                continue
+            pending = await self._process_together(pending)
+
+    async def _process_together(self, records: list[Record]) -> list[Record]:
+        """Apply a prefix of ``records`` in one transaction; return what is left to do."""
+        done: list[tuple[Record, str]] = []
+        failed: tuple[Record, Delivery | None, BaseException] | None = None
+        try:
+            async with self.db.uow() as uow:
+                for record in records:
+                    try:
+                        delivery = self.decoder(record)
+                    except ContractError as exc:
+                        failed = (record, None, exc)
+                        break
+                    try:
+                        with self._scope(delivery):
+                            async with uow.session.begin_nested():
+                                outcome = await self._claim_and_handle(delivery, uow)
+                    except asyncio.CancelledError:
+                        raise
+                    except Exception as exc:
+                        failed = (record, delivery, exc)
+                        break
+                    done.append((record, outcome))
+                if done:
+                    await uow.commit()
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            # The shared transaction is gone (its work with it): one at a time, from the start.
+            log.warning("batch of %d failed as a whole, one at a time: %r", len(records), exc)
+            for record in records:
+                await self.process(record)
+            return []
+        for record, outcome in done:
+            CONSUMED.labels(self.service, self.group_id, record.topic, outcome).inc()
+        if done:
+            self.stalled = False
+        if failed is None:
+            return []
+        bad_record, bad_delivery, error = failed
+        if bad_delivery is None:
+            await self._dead_letter(
+                bad_record, error, attempts=1, reason="invalid", message_id=None
+            )
+        else:
+            # Its first attempt failed here; the one-at-a-time path goes on from there (so a
+            # handler that answered the sender before raising PermanentError never runs twice).
+            with self._scope(bad_delivery):
+                await self._process_delivery(bad_record, bad_delivery, first_failure=error)
+        return records[len(done) + 1 :]
 
     async def process(self, record: Record) -> str:
         try:
@@ -222,21 +286,27 @@ class InboxConsumer:
         except ContractError as exc:
             await self._dead_letter(record, exc, attempts=1, reason="invalid", message_id=None)
             return "dead_lettered"
-        envelope = delivery.envelope
-        scope = (
-            correlation_scope(envelope.correlation_id, str(envelope.message_id))
-            if envelope is not None
-            else correlation_scope(None, delivery.message_id)
-        )
-        with scope:
+        with self._scope(delivery):
             return await self._process_delivery(record, delivery)
 
-    async def _process_delivery(self, record: Record, delivery: Delivery) -> str:
+    @staticmethod
+    def _scope(delivery: Delivery) -> contextlib.AbstractContextManager[None]:
+        envelope = delivery.envelope
+        if envelope is not None:
+            return correlation_scope(envelope.correlation_id, str(envelope.message_id))
+        return correlation_scope(None, delivery.message_id)
+
+    async def _process_delivery(
+        self, record: Record, delivery: Delivery, first_failure: BaseException | None = None
+    ) -> str:
         attempts = 0
         outages = 0
         while True:
             attempts += 1
             try:
+                if first_failure is not None:
+                    failure, first_failure = first_failure, None
+                    raise failure
                 outcome = await self._apply(delivery)
             except asyncio.CancelledError:
                 raise
@@ -284,20 +354,26 @@ class InboxConsumer:
 
     async def _apply(self, delivery: Delivery) -> str:
         async with self.db.uow() as uow:
-            claimed = await uow.session.execute(
-                pg_insert(self.inbox)
-                .values(
-                    consumer_group=self.group_id,
-                    message_id=delivery.message_id,
-                    topic=delivery.topic,
-                )
-                .on_conflict_do_nothing()
-                .returning(self.inbox.c.message_id)
+            outcome = await self._claim_and_handle(delivery, uow)
+            if outcome == "processed":
+                await uow.commit()
+        return outcome
+
+    async def _claim_and_handle(self, delivery: Delivery, uow: UnitOfWork) -> str:
+        """The inbox row, then the effect, in ``uow`` (not committed here)."""
+        claimed = await uow.session.execute(
+            pg_insert(self.inbox)
+            .values(
+                consumer_group=self.group_id,
+                message_id=delivery.message_id,
+                topic=delivery.topic,
             )
-            if claimed.first() is None:
-                return "duplicate"
-            await self.handler(delivery, uow)
-            await uow.commit()
+            .on_conflict_do_nothing()
+            .returning(self.inbox.c.message_id)
+        )
+        if claimed.first() is None:
+            return "duplicate"
+        await self.handler(delivery, uow)
         return "processed"
 
     # -- dead letters --------------------------------------------------------------------------

@@ -50,6 +50,8 @@ class ServiceSettings(BaseSettings):
     outbox_backoff_max_s: float = 10.0
 
     consumer_max_records: int = 200
+    consumer_batch_transactions: bool = True
+    """The records of one fetch share one transaction (a savepoint each); off: one each."""
     consumer_max_attempts: int = 5
     """Attempts for a message whose handler keeps failing before it goes to the DLQ."""
     consumer_backoff_base_s: float = 0.2
