@@ -1,11 +1,18 @@
-"""Reading and writing the issuance tables inside a unit of work's session (SQLAlchemy Core)."""
+"""Reading and writing the issuance tables inside a unit of work's session (SQLAlchemy Core).
+
+The statements of the issuing path are built once, with bind parameters: building a statement
+(coercing every value into a bound parameter, computing its cache key) cost more CPU than
+running it, and issuers of a register queue behind one another on its counter row.
+"""
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import Update, bindparam, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -28,6 +35,34 @@ def _register(row: Mapping[str, Any]) -> Register:
     )
 
 
+_REGISTERS = select(orm.registers).order_by(orm.registers.c.register_id)
+_REGISTER = select(orm.registers).where(orm.registers.c.register_id == bindparam("register_id"))
+_DOCUMENT = select(orm.outgoing_documents).where(
+    orm.outgoing_documents.c.outgoing_document_id == bindparam("doc_id")
+)
+_DOCUMENT_FOR_UPDATE = _DOCUMENT.with_for_update()
+_ATTACHMENTS = (
+    select(orm.attachments)
+    .where(orm.attachments.c.outgoing_document_id.in_(bindparam("doc_ids", expanding=True)))
+    .order_by(orm.attachments.c.uploaded_at)
+)
+_UNITS = select(orm.org_units).where(orm.org_units.c.unit_id.in_(bindparam("ids", expanding=True)))
+_AGENCIES = select(orm.agencies).where(
+    orm.agencies.c.organ_id.in_(bindparam("ids", expanding=True))
+)
+
+
+@lru_cache(maxsize=32)
+def _document_update(columns: tuple[str, ...]) -> Update:
+    """UPDATE of these columns of one document (callers change a few fixed sets of columns)."""
+    t = orm.outgoing_documents
+    return (
+        update(t)
+        .where(t.c.outgoing_document_id == bindparam("where_doc_id"))
+        .values({c: bindparam(f"set_{c}") for c in columns})
+    )
+
+
 class Repository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
@@ -35,13 +70,10 @@ class Repository:
     # -- registers ---------------------------------------------------------------------------
 
     async def registers(self) -> list[Register]:
-        t = orm.registers
-        rows = await self.session.execute(select(t).order_by(t.c.register_id))
-        return [_register(dict(r._mapping)) for r in rows]
+        return [_register(r) for r in await self.register_rows()]
 
     async def register_rows(self) -> list[Row]:
-        t = orm.registers
-        rows = await self.session.execute(select(t).order_by(t.c.register_id))
+        rows = await self.session.execute(_REGISTERS)
         return [dict(r._mapping) for r in rows]
 
     async def register(self, register_id: str) -> Register:
@@ -49,8 +81,7 @@ class Repository:
         return _register(row)
 
     async def register_row(self, register_id: str) -> Row:
-        t = orm.registers
-        row = (await self.session.execute(select(t).where(t.c.register_id == register_id))).first()
+        row = (await self.session.execute(_REGISTER, {"register_id": register_id})).first()
         if row is None:
             raise NotFound(f"no outgoing register {register_id}")
         return dict(row._mapping)
@@ -69,11 +100,8 @@ class Repository:
     # -- outgoing documents ------------------------------------------------------------------
 
     async def document(self, doc_id: str, *, for_update: bool = False) -> Row:
-        t = orm.outgoing_documents
-        query = select(t).where(t.c.outgoing_document_id == doc_id)
-        if for_update:
-            query = query.with_for_update()
-        row = (await self.session.execute(query)).first()
+        query = _DOCUMENT_FOR_UPDATE if for_update else _DOCUMENT
+        row = (await self.session.execute(query, {"doc_id": doc_id})).first()
         if row is None:
             raise NotFound(f"no outgoing document {doc_id}")
         return dict(row._mapping)
@@ -112,17 +140,22 @@ class Repository:
         )
 
     async def update_document(self, doc_id: str, values: Mapping[str, Any]) -> None:
-        t = orm.outgoing_documents
+        params = {f"set_{k}": v for k, v in values.items()}
         await self.session.execute(
-            update(t).where(t.c.outgoing_document_id == doc_id).values(**values)
+            _document_update(tuple(sorted(values))), {"where_doc_id": doc_id, **params}
         )
 
     async def attachments(self, doc_id: str) -> list[Row]:
-        t = orm.attachments
-        rows = await self.session.execute(
-            select(t).where(t.c.outgoing_document_id == doc_id).order_by(t.c.uploaded_at)
-        )
-        return [dict(r._mapping) for r in rows]
+        return (await self.attachments_of([doc_id]))[doc_id]
+
+    async def attachments_of(self, doc_ids: Iterable[str]) -> dict[str, list[Row]]:
+        """The files of several documents in one query, each document's in upload order."""
+        ids = list(doc_ids)
+        files: dict[str, list[Row]] = defaultdict(list)
+        if ids:
+            for r in await self.session.execute(_ATTACHMENTS, {"doc_ids": ids}):
+                files[r.outgoing_document_id].append(dict(r._mapping))
+        return {doc_id: files[doc_id] for doc_id in ids}
 
     async def add_attachment(self, values: Mapping[str, Any]) -> None:
         await self.session.execute(orm.attachments.insert().values(**values))
@@ -130,16 +163,20 @@ class Repository:
     # -- read models of identity.events -----------------------------------------------------
 
     async def units(self, unit_ids: Iterable[str]) -> dict[str, Unit]:
-        t = orm.org_units
-        rows = await self.session.execute(select(t).where(t.c.unit_id.in_(list(unit_ids))))
+        ids = list(unit_ids)
+        if not ids:
+            return {}
+        rows = await self.session.execute(_UNITS, {"ids": ids})
         return {
             r.unit_id: Unit(unit_id=r.unit_id, code=r.code, name=r.name, active=r.active)
             for r in rows
         }
 
     async def agencies(self, organ_ids: Iterable[str]) -> dict[str, Agency]:
-        t = orm.agencies
-        rows = await self.session.execute(select(t).where(t.c.organ_id.in_(list(organ_ids))))
+        ids = list(organ_ids)
+        if not ids:
+            return {}
+        rows = await self.session.execute(_AGENCIES, {"ids": ids})
         return {
             r.organ_id: Agency(
                 OrganId=r.organ_id,

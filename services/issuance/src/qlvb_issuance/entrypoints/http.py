@@ -132,10 +132,8 @@ async def _list(
         rows = await repo.documents(
             [s.value for s in statuses] if statuses else None, limit=limit, offset=offset
         )
-        return [
-            handlers.document_view(r, await repo.attachments(r["outgoing_document_id"]))
-            for r in rows
-        ]
+        files = await repo.attachments_of(r["outgoing_document_id"] for r in rows)
+        return [handlers.document_view(r, files[r["outgoing_document_id"]]) for r in rows]
 
 
 @documents.get("/{doc_id}")
