@@ -334,16 +334,16 @@ async def _resolve_numbering(
 
 
 async def _take_number(
-    svc: Services, uow: UnitOfWork, doc: Row, register_id: str, notation: str, now: datetime
-) -> tuple[int, date]:
-    issued_on = model.issued_date(now)
-    number = await svc.numbers.allocate(
+    svc: Services, uow: UnitOfWork, doc: Row, register_id: str, notation: str, issued_on: date
+) -> int:
+    """Lock the register's counter row until commit: call it once nothing is left to check or
+    read, and write only what needs the number after it (every issuer of the register waits)."""
+    return await svc.numbers.allocate(
         uow.session,
         register_id,
         issued_on.year,
         number_reference(notation, doc["outgoing_document_id"]),
     )
-    return number, issued_on
 
 
 def _numbered_event(doc: Row) -> OutgoingDocumentNumbered:
@@ -384,13 +384,16 @@ async def number_document(
     doc = await repo.document(doc_id, for_update=True)
     model.ensure_can_number(DocumentStatus(doc["status"]))
     register_id, notation, unit_code = await _resolve_numbering(svc, repo, doc, cmd)
+    files = await repo.attachments(doc_id)
     now = svc.clock()
-    number, issued_on = await _take_number(svc, uow, doc, register_id, notation, now)
+    issued_on = model.issued_date(now)
+    actor = who.actor()
+    # The counter row is locked from here to the commit.
+    number = await _take_number(svc, uow, doc, register_id, notation, issued_on)
     changes = _numbering_values(register_id, notation, number, issued_on, unit_code, now, who)
     await repo.update_document(doc_id, changes)
     doc.update(changes)
-    await uow.publish(ISSUANCE_DOCUMENTS, _numbered_event(doc), actor=who.actor())
-    files = await repo.attachments(doc_id)
+    await uow.publish(ISSUANCE_DOCUMENTS, _numbered_event(doc), actor=actor)
     await uow.commit()
     metrics.NUMBERED.labels(register_id).inc()
     return document_view(doc, files)
@@ -473,13 +476,10 @@ async def issue_document(
     else:
         _check_same_numbering(doc, cmd)
 
-    # Everything that can be refused has been checked: from here the counter row is locked.
+    # Everything that can be refused has been checked, everything to read has been read: build
+    # what does not depend on the number before taking it.
     now = svc.clock()
-    changes: dict[str, Any] = {}
-    if newly_numbered:
-        number, issued_on = await _take_number(svc, uow, doc, register_id, notation, now)
-        changes |= _numbering_values(register_id, notation, number, issued_on, unit_code, now, who)
-    doc |= changes
+    issued_on = model.issued_date(now) if newly_numbered else doc["issued_date"]
     kept = [signed[-1], *(f for f in files if f["kind"] != AttachmentKind.SIGNED)]
     stored = [
         StoredAttachment(
@@ -491,23 +491,32 @@ async def issue_document(
         )
         for f in kept
     ]
-    facts = _facts(doc, distribution.recipients, stored, cmd.IssuedAmount)
     electronic = [a.OrganId for a in distribution.electronic]
-    our_document_id = document_id(svc.settings.organ_id, facts) if electronic else None
-    changes |= {
+    issuing: dict[str, Any] = {
         "status": DocumentStatus.ISSUED.value,
         "recipients": [r.model_dump(mode="json") for r in distribution.recipients],
         "electronic_recipients": electronic,
         "issued_amount": cmd.IssuedAmount,
-        "document_id": our_document_id,
         "issued_at": now,
         "issued_by": who.acted_by,
         "issued_on_behalf_of": who.on_behalf_of,
         "notes": cmd.notes,
     }
-    doc |= changes
-    await repo.update_document(doc_id, changes)
     actor = who.actor()
+    us = svc.us()
+
+    # From the allocation to the commit the register's counter row is locked and every other
+    # issuer of the register waits: only the rows that carry the number are written here.
+    changes: dict[str, Any] = {}
+    if newly_numbered:
+        number = await _take_number(svc, uow, doc, register_id, notation, issued_on)
+        changes |= _numbering_values(register_id, notation, number, issued_on, unit_code, now, who)
+    changes |= issuing  # numbered, then issued at once
+    doc |= changes
+    facts = _facts(doc, distribution.recipients, stored, cmd.IssuedAmount)
+    our_document_id = document_id(svc.settings.organ_id, facts) if electronic else None
+    changes["document_id"] = doc["document_id"] = our_document_id
+    await repo.update_document(doc_id, changes)
     if newly_numbered:
         await uow.publish(ISSUANCE_DOCUMENTS, _numbered_event(doc), actor=actor)
     await uow.publish(
@@ -538,21 +547,25 @@ async def issue_document(
     )
     for package in outbound_packages(
         facts,
-        us=svc.us(),
+        us=us,
         place=svc.settings.promulgation_place,
         agencies=distribution.electronic,
         bucket=svc.bucket,
         at=now,
     ):
         await uow.publish(EXCHANGE_OUTBOUND, package, actor=actor)
-    body = document_view(doc, files)
     if idempotency is not None:
+        # The stored response carries the number: it is written under the lock too.
+        body = document_view(doc, files)
         raced = await svc.idempotency.store(
             uow.session, idempotency.principal, idempotency.key, idempotency.fingerprint, 200, body
         )
         if raced is not None:
             return raced.status_code, raced.body  # leaving uncommitted rolls ours back
-    await uow.commit()
+        await uow.commit()
+    else:
+        await uow.commit()
+        body = document_view(doc, files)
     register_label = str(doc["register_id"])
     if newly_numbered:
         metrics.NUMBERED.labels(register_label).inc()
