@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from types import TracebackType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
     BigInteger,
@@ -154,6 +154,7 @@ class UnitOfWork:
         self._session: AsyncSession | None = None
         self._committed = False
         self.published = 0
+        self._outbox_rows: list[dict[str, Any]] = []
 
     @property
     def session(self) -> AsyncSession:
@@ -206,14 +207,34 @@ class UnitOfWork:
         occurred_at: datetime | None = None,
     ) -> Envelope:
         """Record an event in the outbox, in this transaction; the relay publishes it after
-        commit. Correlation and causation ids come from the message or request being handled."""
-        envelope = await self.outbox.add(
-            self.session, topic, payload, key=key, actor=actor, occurred_at=occurred_at
+        commit. Correlation and causation ids come from the message or request being handled.
+
+        The rows are written in one statement when the unit of work commits (or on
+        :meth:`flush_outbox`): a change that publishes several events costs one round trip."""
+        envelope, row = self.outbox.row(
+            topic, payload, key=key, actor=actor, occurred_at=occurred_at
         )
+        self._outbox_rows.append(row)
         self.published += 1
         return envelope
 
+    def outbox_mark(self) -> int:
+        """Where the events published from now on start (see :meth:`discard_outbox_after`)."""
+        return len(self._outbox_rows)
+
+    def discard_outbox_after(self, mark: int) -> None:
+        """Forget the events published since ``mark``: their savepoint was rolled back."""
+        self.published -= len(self._outbox_rows) - mark
+        del self._outbox_rows[mark:]
+
+    async def flush_outbox(self) -> None:
+        """Write the pending outbox rows now (``commit`` does it anyway)."""
+        rows, self._outbox_rows = self._outbox_rows, []
+        if rows:
+            await self.outbox.write(self.session, rows)
+
     async def commit(self) -> None:
+        await self.flush_outbox()
         await self.session.commit()
         self._committed = True
         if self.published and self._outbox is not None:

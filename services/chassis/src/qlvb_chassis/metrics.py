@@ -14,6 +14,18 @@ RETRIES = Counter(
     "Handler attempts that failed and were retried, by kind (transient, failure).",
     ["service", "group", "topic", "kind"],
 )
+BATCH_SIZE = Histogram(
+    "qlvb_consumer_batch_size",
+    "Records per fetched batch a consumer applied (one transaction per batch when all succeed).",
+    ["service", "group", "topic"],
+    buckets=(1, 2, 5, 10, 20, 50, 100, 200, 500),
+)
+BATCH_SECONDS = Histogram(
+    "qlvb_consumer_batch_seconds",
+    "Time to finish a fetched batch (effects committed or dead-lettered).",
+    ["service", "group", "topic"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+)
 DEAD_LETTERED = Counter(
     "qlvb_dlq_messages_total",
     "Messages written to a dead-letter topic, by reason (invalid, poison).",

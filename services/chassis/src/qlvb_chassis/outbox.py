@@ -37,7 +37,7 @@ log = logging.getLogger("qlvb.outbox")
 
 
 class OutboxWriter:
-    """Writes events into the outbox table of the caller's transaction."""
+    """Builds outbox rows; the unit of work writes them into its transaction before commit."""
 
     def __init__(
         self,
@@ -52,16 +52,16 @@ class OutboxWriter:
         self.registry = registry
         self.wakeup = asyncio.Event()
 
-    async def add(
+    def row(
         self,
-        session: AsyncSession,
         topic: str,
         payload: Payload,
         *,
         key: str | None = None,
         actor: Actor | None = None,
         occurred_at: datetime | None = None,
-    ) -> Envelope:
+    ) -> tuple[Envelope, dict[str, Any]]:
+        """The envelope of an event and its outbox row (written by the unit of work)."""
         # Refuse at the source what no consumer could read: an unregistered type or topic.
         self.registry.payload_model(topic, payload.EVENT_TYPE, payload.SCHEMA_VERSION)
         envelope = Envelope.new(
@@ -73,17 +73,19 @@ class OutboxWriter:
             causation_id=causation_id_var.get(),
             occurred_at=occurred_at,
         )
-        await session.execute(
-            self.table.insert().values(
-                message_id=envelope.message_id,
-                topic=self.topic_prefix + topic,
-                key=envelope.key,
-                type=envelope.type,
-                value=envelope.to_bytes(),
-                headers=[[k, v.decode()] for k, v in envelope.headers()],
-            )
-        )
-        return envelope
+        return envelope, {
+            "message_id": envelope.message_id,
+            "topic": self.topic_prefix + topic,
+            "key": envelope.key,
+            "type": envelope.type,
+            "value": envelope.to_bytes(),
+            "headers": [[k, v.decode()] for k, v in envelope.headers()],
+        }
+
+    async def write(self, session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+        """Insert outbox rows in the caller's transaction: one statement for all of them."""
+        if rows:
+            await session.execute(self.table.insert(), rows)
 
     def committed(self) -> None:
         """Wake the relay in this process: an event was just committed."""

@@ -52,6 +52,9 @@ class ServiceSettings(BaseSettings):
     consumer_max_records: int = 200
     consumer_batch_transactions: bool = True
     """The records of one fetch share one transaction (a savepoint each); off: one each."""
+    consumer_batch_max_seconds: float = 0.5
+    """A shared transaction commits once it has run this long (it holds its row and audit locks
+    until then); the rest of the fetch goes on in the next one."""
     consumer_max_attempts: int = 5
     """Attempts for a message whose handler keeps failing before it goes to the DLQ."""
     consumer_backoff_base_s: float = 0.2

@@ -15,9 +15,17 @@ from typing import Any
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from qlvb_chassis.audit import ChainHead
 from qlvb_intake.adapters.orm import audit_log
 
 GENESIS = "0" * 64
+_HEAD = ChainHead(
+    "intake",
+    lock=text("select pg_advisory_xact_lock(hashtext(current_schema() || :suffix))"),
+    lock_params={"suffix": "/audit"},
+    head=select(audit_log.c.hash).order_by(audit_log.c.id.desc()).limit(1),
+    genesis=GENESIS,
+)
 
 
 def entry_hash(prev_hash: str, content: dict[str, Any]) -> str:
@@ -35,13 +43,7 @@ async def record(
     details: dict[str, Any] | None = None,
     at: datetime | None = None,
 ) -> None:
-    await session.execute(
-        text("select pg_advisory_xact_lock(hashtext(current_schema() || :suffix))"),
-        {"suffix": "/audit"},
-    )
-    prev = (
-        await session.execute(select(audit_log.c.hash).order_by(audit_log.c.id.desc()).limit(1))
-    ).scalar_one_or_none() or GENESIS
+    prev = await _HEAD.get(session)
     moment = at or datetime.now(UTC)
     content = {
         "at": moment.isoformat(),
@@ -51,6 +53,7 @@ async def record(
         "subject_id": subject_id,
         "details": details or {},
     }
+    new_hash = entry_hash(prev, content)
     await session.execute(
         audit_log.insert().values(
             at=moment,
@@ -60,9 +63,10 @@ async def record(
             subject_id=subject_id,
             details=details or {},
             prev_hash=prev,
-            hash=entry_hash(prev, content),
+            hash=new_hash,
         )
     )
+    _HEAD.advance(session, new_hash)
 
 
 async def verify_chain(session: AsyncSession) -> bool:

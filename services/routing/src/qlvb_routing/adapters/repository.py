@@ -13,6 +13,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from qlvb_chassis.audit import ChainHead
 from qlvb_contracts.payloads.common import Recipient, StoredAttachment
 from qlvb_contracts.payloads.routing import LinkedDocumentKind, TaskRole, WaitingReason
 from qlvb_contracts.reference import Urgency
@@ -381,6 +382,13 @@ async def incoming_rows(session: AsyncSession, ids: Sequence[str]) -> dict[str, 
 
 _AUDIT_LOCK = 0x526F7574  # one chain per schema: writers take turns appending to it
 GENESIS = "0" * 64
+_AUDIT_HEAD = ChainHead(
+    "routing",
+    lock=text("select pg_advisory_xact_lock(:k)"),
+    lock_params={"k": _AUDIT_LOCK},
+    head=select(orm.audit_log.c.hash).order_by(orm.audit_log.c.seq.desc()).limit(1),
+    genesis=GENESIS,
+)
 
 
 async def audit(
@@ -396,18 +404,14 @@ async def audit(
 ) -> None:
     """Append to the hash chain: each entry's hash covers the previous one's, so a removed or
     edited row breaks every hash after it."""
-    await session.execute(text("select pg_advisory_xact_lock(:k)"), {"k": _AUDIT_LOCK})
-    prev = (
-        await session.execute(
-            select(orm.audit_log.c.hash).order_by(orm.audit_log.c.seq.desc()).limit(1)
-        )
-    ).scalar_one_or_none() or GENESIS
+    prev = await _AUDIT_HEAD.get(session)
     canonical = json.dumps(
         [prev, at.isoformat(), acted_by, on_behalf_of, action, case_id, work_file_id, details],
         sort_keys=True,
         ensure_ascii=False,
         default=str,
     )
+    entry_hash = hashlib.sha256(canonical.encode()).hexdigest()
     await session.execute(
         orm.audit_log.insert().values(
             at=at,
@@ -418,9 +422,10 @@ async def audit(
             work_file_id=work_file_id,
             details=details,
             prev_hash=prev,
-            hash=hashlib.sha256(canonical.encode()).hexdigest(),
+            hash=entry_hash,
         )
     )
+    _AUDIT_HEAD.advance(session, entry_hash)
 
 
 async def verify_audit_chain(session: AsyncSession) -> bool:
