@@ -6,11 +6,14 @@ On the real stack: messages produced before the consumer starts arrive in large 
 (2) a failing record inside a batch: the records before it keep their effects, its own partial
     writes are rolled back, a record failing once is retried and applied once, a PermanentError
     handler runs once and is dead-lettered after one attempt, and the records after it are
-    applied — each exactly once, in order.
+    applied — each exactly once, in order;
+(3) PermanentError(keep_effects=True): the handler's writes commit with the record's dead letter
+    (sent through the outbox), the handler runs once.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
 
 import pytest
@@ -20,6 +23,7 @@ from sqlalchemy import func, select
 
 from qlvb_chassis.consumer import Delivery, PermanentError
 from qlvb_chassis.db import UnitOfWork
+from qlvb_chassis.outbox import OutboxRelay
 from qlvb_contracts.envelope import Envelope
 
 from .conftest import Env, ThingHappened, read_topic
@@ -140,3 +144,60 @@ async def test_a_failure_inside_a_batch_touches_only_its_own_record(env: Env) ->
             .all()
         )
     assert outcomes == {"processed": 7, "dead_lettered": 2}
+
+
+async def test_permanent_error_keeping_effects_commits_them_with_the_dead_letter(env: Env) -> None:
+    # The refused record sits between accepted ones in one fetch; its handler writes (an answer
+    # to its sender, say) before raising. Before this mechanism, such handlers committed the
+    # answer in a second unit of work — which waits forever on a lock the batch holds.
+    await produce(env, [("ok", 1), ("refused", 2), ("ok", 3)])
+    calls: Counter[str] = Counter()
+
+    async def handle(delivery: Delivery, uow: UnitOfWork) -> None:
+        assert isinstance(delivery.payload, ThingHappened)
+        thing, n = delivery.payload.thing_id, delivery.payload.n
+        calls[thing] += 1
+        await uow.session.execute(env.effects.insert().values(thing_id=thing, n=n))
+        if thing == "refused":
+            raise PermanentError("refused, with an answer", keep_effects=True)
+
+    relay = OutboxRelay(env.db.engine, env.db.outbox, env.settings)  # type: ignore[arg-type]
+    relaying = asyncio.create_task(relay.run())
+    broker = KafkaBroker(env.settings.kafka_bootstrap)
+    consumer = make_consumer(env, "g-keep", handle)
+    consumer.subscribe(broker)
+    try:
+        async with broker:
+            await broker.start()
+
+            async def last_done() -> bool:
+                return ("ok", 3) in await effects_in_order(env)
+
+            await wait_for(last_done, 60, "the record after the refused one")
+        dead = await read_topic(env.settings.kafka_bootstrap, env.topic + ".dlq", expect=1)
+    finally:
+        relaying.cancel()
+        await asyncio.gather(relaying, return_exceptions=True)
+        await consumer.close()
+
+    assert await effects_in_order(env) == [("ok", 1), ("refused", 2), ("ok", 3)]
+    assert calls == {"ok": 2, "refused": 1}
+    assert len(dead) == 1
+    headers = dict(dead[0].headers)
+    assert headers["dlq-reason"] == b"invalid"
+    assert headers["dlq-attempts"] == b"1"
+    assert headers["dlq-error"] == b"refused, with an answer"
+    assert headers["dlq-consumer-group"] == b"g-keep"
+    assert Envelope.from_bytes(dead[0].value).payload == {"thing_id": "refused", "n": 2}
+    async with env.db.engine.connect() as conn:
+        inbox = env.tables.inbox
+        outcomes: dict[str, int] = dict(
+            (
+                await conn.execute(
+                    select(inbox.c.outcome, func.count())
+                    .where(inbox.c.consumer_group == "g-keep")
+                    .group_by(inbox.c.outcome)
+                )
+            ).all()
+        )
+    assert outcomes == {"processed": 2, "dead_lettered": 1}

@@ -796,6 +796,26 @@ async def test_bad_agency_packages_get_status_02_and_a_dlq_entry(
     await _expect_rejection(svc, value, number=number, reason=reason, key=key)
 
 
+async def test_a_good_and_a_bad_package_back_to_back(svc: Svc) -> None:
+    # Sent together they usually arrive in one fetch, applied in one transaction: the refusal's
+    # 02, rejection row and audit entry commit in it with the dead letter (an answer written in a
+    # second transaction would wait on the audit lock the first package's entry holds).
+    good, bad = next(_seq), next(_seq)
+    dlq_before = len(svc.seen.get("exchange.inbound.dlq", []))
+    send_edxml(svc, edxml(good))
+    send_edxml(svc, edxml(bad, subject=None))
+    document = await inbox_document(svc, good)
+    assert document["Subject"] == "V/v dự toán ngân sách năm 2026"
+    [dead] = (await svc.wait_for("exchange.inbound.dlq", lambda _: True, count=dlq_before + 1))[
+        dlq_before:
+    ]
+    assert "missing required field" in dead["headers"]["dlq-error"].decode()
+    answers = await svc.wait_for("exchange.status", statuses(svc, bad))
+    assert [a.payload["StatusCode"] for a in answers] == ["02"]
+    accepted = await svc.wait_for("exchange.status", statuses(svc, good))
+    assert [a.payload["StatusCode"] for a in accepted] == ["01"]
+
+
 async def test_bad_claim_check_is_refused(svc: Svc) -> None:
     number = next(_seq)
     header = {

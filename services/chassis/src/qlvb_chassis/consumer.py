@@ -42,6 +42,7 @@ from aiokafka.errors import KafkaError
 from faststream import AckPolicy
 from faststream.kafka.annotations import KafkaMessage
 from pydantic import BaseModel
+from sqlalchemy import update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
@@ -58,7 +59,15 @@ log = logging.getLogger("qlvb.consumer")
 
 
 class PermanentError(Exception):
-    """Raised by a handler for a message that can never succeed: it is dead-lettered at once."""
+    """Raised by a handler for a message that can never succeed: it is dead-lettered at once.
+
+    By default the handler's work is rolled back. With ``keep_effects=True`` what the handler
+    wrote before raising (an answer to the sender, a rejection record, audit) commits together
+    with the dead letter itself, which goes through the outbox: both happen, or neither."""
+
+    def __init__(self, message: str, *, keep_effects: bool = False) -> None:
+        super().__init__(message)
+        self.keep_effects = keep_effects
 
 
 class Record(Protocol):
@@ -255,15 +264,13 @@ class InboxConsumer:
                     except ContractError as exc:
                         failed = (record, None, exc)
                         break
-                    mark = uow.outbox_mark()
                     try:
                         with self._scope(delivery):
-                            async with uow.session.begin_nested():
-                                outcome = await self._claim_and_handle(delivery, uow)
+                            async with uow.savepoint():
+                                outcome = await self._claim_and_handle(record, delivery, uow)
                     except asyncio.CancelledError:
                         raise
                     except Exception as exc:
-                        uow.discard_outbox_after(mark)  # its events went with its savepoint
                         failed = (record, delivery, exc)
                         break
                     done.append((record, outcome))
@@ -278,7 +285,7 @@ class InboxConsumer:
                 await self.process(record)
             return []
         for record, outcome in done:
-            CONSUMED.labels(self.service, self.group_id, record.topic, outcome).inc()
+            self._count(record, outcome)
         if done:
             self.stalled = False
         if failed is None:
@@ -322,7 +329,7 @@ class InboxConsumer:
                 if first_failure is not None:
                     failure, first_failure = first_failure, None
                     raise failure
-                outcome = await self._apply(delivery)
+                outcome = await self._apply(record, delivery)
             except asyncio.CancelledError:
                 raise
             except (ContractError, PermanentError) as exc:
@@ -360,21 +367,26 @@ class InboxConsumer:
                 await asyncio.sleep(self._backoff(attempts))
                 continue
             self.stalled = False
-            CONSUMED.labels(self.service, self.group_id, record.topic, outcome).inc()
+            self._count(record, outcome)
             return outcome
+
+    def _count(self, record: Record, outcome: str) -> None:
+        CONSUMED.labels(self.service, self.group_id, record.topic, outcome).inc()
+        if outcome == "dead_lettered":  # kept its effects; the dead letter left via the outbox
+            DEAD_LETTERED.labels(self.service, self.group_id, record.topic, "invalid").inc()
 
     def _backoff(self, n: int) -> float:
         base = self.settings.consumer_backoff_base_s * 2.0 ** min(n - 1, 10)
         return min(self.settings.consumer_backoff_max_s, base) * random.uniform(0.8, 1.2)
 
-    async def _apply(self, delivery: Delivery) -> str:
+    async def _apply(self, record: Record, delivery: Delivery) -> str:
         async with self.db.uow() as uow:
-            outcome = await self._claim_and_handle(delivery, uow)
-            if outcome == "processed":
+            outcome = await self._claim_and_handle(record, delivery, uow)
+            if outcome != "duplicate":
                 await uow.commit()
         return outcome
 
-    async def _claim_and_handle(self, delivery: Delivery, uow: UnitOfWork) -> str:
+    async def _claim_and_handle(self, record: Record, delivery: Delivery, uow: UnitOfWork) -> str:
         """The inbox row, then the effect, in ``uow`` (not committed here)."""
         claimed = await uow.session.execute(
             pg_insert(self.inbox)
@@ -388,7 +400,34 @@ class InboxConsumer:
         )
         if claimed.first() is None:
             return "duplicate"
-        await self.handler(delivery, uow)
+        try:
+            await self.handler(delivery, uow)
+        except PermanentError as exc:
+            if not exc.keep_effects:
+                raise
+            await uow.session.execute(
+                update(self.inbox)
+                .where(
+                    self.inbox.c.consumer_group == self.group_id,
+                    self.inbox.c.message_id == delivery.message_id,
+                )
+                .values(outcome="dead_lettered")
+            )
+            uow.publish_record(
+                record.topic + DLQ_SUFFIX,
+                key=record.key,
+                value=record.value or b"",
+                headers=self._dlq_headers(record, exc, attempts=1, reason="invalid"),
+            )
+            log.error(
+                "dead-lettered %s from %s[%d]@%d, keeping its effects: %s",
+                delivery.message_id,
+                record.topic,
+                record.partition,
+                record.offset,
+                exc,
+            )
+            return "dead_lettered"
         return "processed"
 
     # -- dead letters --------------------------------------------------------------------------
@@ -404,18 +443,7 @@ class InboxConsumer:
     ) -> None:
         """Publish to ``<topic>.dlq`` (waiting out a broker outage), then remember it in the
         inbox so a redelivery is not dead-lettered twice."""
-        headers = [
-            *[(k, v) for k, v in (record.headers or ()) if not k.startswith("dlq-")],
-            ("dlq-error", str(error)[:2000].encode()),
-            ("dlq-error-type", type(error).__name__.encode()),
-            ("dlq-reason", reason.encode()),
-            ("dlq-attempts", str(attempts).encode()),
-            ("dlq-origin-topic", record.topic.encode()),
-            ("dlq-origin-partition", str(record.partition).encode()),
-            ("dlq-origin-offset", str(record.offset).encode()),
-            ("dlq-consumer-group", self.group_id.encode()),
-            ("dlq-failed-at", datetime.now(UTC).isoformat().encode()),
-        ]
+        headers = self._dlq_headers(record, error, attempts=attempts, reason=reason)
         outages = 0
         while True:
             try:
@@ -447,6 +475,22 @@ class InboxConsumer:
         if message_id is not None:
             await self._remember_dead_letter(message_id, record.topic)
         self.stalled = False
+
+    def _dlq_headers(
+        self, record: Record, error: BaseException, *, attempts: int, reason: str
+    ) -> list[tuple[str, bytes]]:
+        return [
+            *[(k, v) for k, v in (record.headers or ()) if not k.startswith("dlq-")],
+            ("dlq-error", str(error)[:2000].encode()),
+            ("dlq-error-type", type(error).__name__.encode()),
+            ("dlq-reason", reason.encode()),
+            ("dlq-attempts", str(attempts).encode()),
+            ("dlq-origin-topic", record.topic.encode()),
+            ("dlq-origin-partition", str(record.partition).encode()),
+            ("dlq-origin-offset", str(record.offset).encode()),
+            ("dlq-consumer-group", self.group_id.encode()),
+            ("dlq-failed-at", datetime.now(UTC).isoformat().encode()),
+        ]
 
     async def _remember_dead_letter(self, message_id: str, topic: str) -> None:
         outages = 0

@@ -8,6 +8,8 @@ its own schema as ``search_path`` (provisioned by ``./qlvb up``).
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -218,14 +220,26 @@ class UnitOfWork:
         self.published += 1
         return envelope
 
-    def outbox_mark(self) -> int:
-        """Where the events published from now on start (see :meth:`discard_outbox_after`)."""
-        return len(self._outbox_rows)
+    def publish_record(
+        self, topic: str, *, key: bytes | None, value: bytes, headers: list[tuple[str, bytes]]
+    ) -> None:
+        """Record a raw Kafka record (a dead letter: the original bytes with its reason) in the
+        outbox, in this transaction. ``topic`` is the full topic name."""
+        self._outbox_rows.append(self.outbox.raw_row(topic, key=key, value=value, headers=headers))
+        self.published += 1
 
-    def discard_outbox_after(self, mark: int) -> None:
-        """Forget the events published since ``mark``: their savepoint was rolled back."""
-        self.published -= len(self._outbox_rows) - mark
-        del self._outbox_rows[mark:]
+    @contextlib.asynccontextmanager
+    async def savepoint(self) -> AsyncIterator[None]:
+        """A savepoint: if the block raises, its writes and the events it published are undone
+        and the transaction goes on."""
+        mark = len(self._outbox_rows)
+        try:
+            async with self.session.begin_nested():
+                yield
+        except BaseException:
+            self.published -= len(self._outbox_rows) - mark
+            del self._outbox_rows[mark:]
+            raise
 
     async def flush_outbox(self) -> None:
         """Write the pending outbox rows now (``commit`` does it anyway)."""

@@ -19,6 +19,7 @@ import contextlib
 import logging
 import random
 import time
+import uuid
 from datetime import UTC, datetime
 from typing import Any
 
@@ -80,6 +81,19 @@ class OutboxWriter:
             "type": envelope.type,
             "value": envelope.to_bytes(),
             "headers": [[k, v.decode()] for k, v in envelope.headers()],
+        }
+
+    def raw_row(
+        self, topic: str, *, key: bytes | None, value: bytes, headers: list[tuple[str, bytes]]
+    ) -> dict[str, Any]:
+        """The outbox row of a raw record (``topic`` is the full name; no envelope)."""
+        return {
+            "message_id": uuid.uuid4(),
+            "topic": topic,
+            "key": (key or b"").decode(errors="replace"),
+            "type": "raw-record",
+            "value": value,
+            "headers": [[k, v.decode(errors="replace")] for k, v in headers],
         }
 
     async def write(self, session: AsyncSession, rows: list[dict[str, Any]]) -> None:

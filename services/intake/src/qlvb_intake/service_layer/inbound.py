@@ -2,11 +2,12 @@
 (status 01), refuse (status 02 + dead letter), resend the status of a document sent again, and
 record revocations, updates and replacements (BussinessDocType 1, 2, 3).
 
-A refused package must both answer status 02 and land in the DLQ. The consumer rolls back the
-handler's unit of work when it dead-letters, so the 02 cannot travel in it: :func:`_refuse`
-commits the 02 (with a row in ``inbound_rejections`` keyed by the Kafka record, so a redelivery
-never answers twice) in a unit of work of its own, then raises PermanentError, which sends the
-record to ``exchange.inbound.dlq`` with the reason in its headers.
+A refused package must both answer status 02 and land in the DLQ. :func:`accept` works in a
+savepoint, so a refusal first undoes whatever the package had written; :func:`_refuse` then
+writes the 02, a row in ``inbound_rejections`` and the audit entry into the consumer's unit of
+work and raises ``PermanentError(keep_effects=True)``: the chassis commits them together with the
+record's dead letter (to ``exchange.inbound.dlq``, the reason in its headers, through the
+outbox) — the answer and the dead letter happen together or not at all.
 """
 
 from __future__ import annotations
@@ -170,36 +171,41 @@ def _header_fields(header: MessageHeader, pkg: InboundPackage) -> dict[str, Any]
 async def accept(ctx: Intake, uow: UnitOfWork, pkg: InboundPackage) -> None:
     """Handle one package in the consumer's unit of work (which commits it)."""
     try:
-        if pkg.error is not None or pkg.header is None:
-            raise _Refused(RefusalCategory.INVALID, pkg.error or "unreadable package")
-        header = pkg.header
-        await _check_sender(ctx, uow, header)
-        _check_lengths(header)
-        existing = (
-            await uow.session.execute(
-                select(D)
-                .where(D.c.document_id == header.DocumentId, D.c.channel == "electronic")
-                .with_for_update()
-            )
-        ).first()
-        if pkg.business_kind is ref.BusinessDocType.NEW:
-            if existing is not None:
-                await _resend_status(ctx, uow, existing)
-                metrics.INBOUND.labels("duplicate").inc()
-                return
-            await _receive(ctx, uow, pkg, header)
-            metrics.INBOUND.labels("accepted").inc()
-            return
-        if existing is None:
-            raise _Refused(
-                RefusalCategory.INVALID,
-                f"{pkg.business_kind.label}: no document {header.DocumentId} was received "
-                "(không tìm thấy văn bản gốc)",
-            )
-        await _amend(ctx, uow, pkg, header, existing)
-        metrics.INBOUND.labels("amendment").inc()
+        async with uow.savepoint():
+            await _accept(ctx, uow, pkg)
     except _Refused as refused:
-        await _refuse(ctx, pkg, refused.category, refused.reason)
+        await _refuse(ctx, uow, pkg, refused.category, refused.reason)
+
+
+async def _accept(ctx: Intake, uow: UnitOfWork, pkg: InboundPackage) -> None:
+    if pkg.error is not None or pkg.header is None:
+        raise _Refused(RefusalCategory.INVALID, pkg.error or "unreadable package")
+    header = pkg.header
+    await _check_sender(ctx, uow, header)
+    _check_lengths(header)
+    existing = (
+        await uow.session.execute(
+            select(D)
+            .where(D.c.document_id == header.DocumentId, D.c.channel == "electronic")
+            .with_for_update()
+        )
+    ).first()
+    if pkg.business_kind is ref.BusinessDocType.NEW:
+        if existing is not None:
+            await _resend_status(ctx, uow, existing)
+            metrics.INBOUND.labels("duplicate").inc()
+            return
+        await _receive(ctx, uow, pkg, header)
+        metrics.INBOUND.labels("accepted").inc()
+        return
+    if existing is None:
+        raise _Refused(
+            RefusalCategory.INVALID,
+            f"{pkg.business_kind.label}: no document {header.DocumentId} was received "
+            "(không tìm thấy văn bản gốc)",
+        )
+    await _amend(ctx, uow, pkg, header, existing)
+    metrics.INBOUND.labels("amendment").inc()
 
 
 async def _check_sender(ctx: Intake, uow: UnitOfWork, header: MessageHeader) -> None:
@@ -470,7 +476,7 @@ async def _amend(
 
 
 async def _refuse(
-    ctx: Intake, pkg: InboundPackage, category: RefusalCategory, reason: str
+    ctx: Intake, uow: UnitOfWork, pkg: InboundPackage, category: RefusalCategory, reason: str
 ) -> NoReturn:
     sender = _valid_organ_id(pkg.header.From.OrganId if pkg.header is not None else pkg.sender)
     document_id = _valid_document_id(
@@ -486,61 +492,59 @@ async def _refuse(
         code, promulgation = parts.code, parts.promulgation_date
     now: datetime = ctx.clock()
     rejection_id = str(uuid.uuid4())
-    async with ctx.db.uow() as side:
-        inserted = (
-            await side.session.execute(
-                pg_insert(inbound_rejections)
-                .values(
-                    id=rejection_id,
-                    delivery_id=pkg.delivery_id,
-                    sender_organ_id=(pkg.sender or "")[:50] or None,
-                    document_id=(pkg.document_id or "")[:300] or None,
-                    category=category.value,
-                    reason=reason,
-                    status_sent=sender is not None,
-                )
-                .on_conflict_do_nothing()
-                .returning(inbound_rejections.c.id)
+    inserted = (
+        await uow.session.execute(
+            pg_insert(inbound_rejections)
+            .values(
+                id=rejection_id,
+                delivery_id=pkg.delivery_id,
+                sender_organ_id=(pkg.sender or "")[:50] or None,
+                document_id=(pkg.document_id or "")[:300] or None,
+                category=category.value,
+                reason=reason,
+                status_sent=sender is not None,
             )
-        ).first()
-        if inserted is not None:
-            if sender is not None:
-                await side.publish(
-                    EXCHANGE_STATUS,
-                    status_package(
-                        ctx.settings,
-                        sender=sender,
-                        code=code,
-                        document_id=document_id,
-                        promulgation_date=promulgation,
-                        status=ref.StatusCode.REJECTED,
-                        at=now,
-                        description=reason[:1000],
-                    ),
-                )
-            await side.publish(
-                INTAKE_DOCUMENTS,
-                IncomingDocumentRejected(
-                    incoming_document_id=rejection_id,
-                    channel=Channel.ELECTRONIC,
-                    category=category,
-                    reason=reason[:1000],
-                    OrganId=sender,
-                    DocumentId=document_id,
-                    OrganName=pkg.header.From.OrganName if pkg.header is not None else None,
+            .on_conflict_do_nothing()
+            .returning(inbound_rejections.c.id)
+        )
+    ).first()
+    if inserted is not None:
+        if sender is not None:
+            await uow.publish(
+                EXCHANGE_STATUS,
+                status_package(
+                    ctx.settings,
+                    sender=sender,
+                    code=code,
+                    document_id=document_id,
+                    promulgation_date=promulgation,
+                    status=ref.StatusCode.REJECTED,
+                    at=now,
+                    description=reason[:1000],
                 ),
             )
-            await audit.record(
-                side.session,
-                "inbound_package.rejected",
-                acted_by=None,
-                subject_id=rejection_id,
-                details={"category": category.value, "reason": reason, "sender": pkg.sender},
-            )
-            await side.commit()
-            metrics.REFUSED.labels("electronic", category.value).inc()
-            metrics.INBOUND.labels("rejected").inc()
-    raise PermanentError(f"{category.value}: {reason}")
+        await uow.publish(
+            INTAKE_DOCUMENTS,
+            IncomingDocumentRejected(
+                incoming_document_id=rejection_id,
+                channel=Channel.ELECTRONIC,
+                category=category,
+                reason=reason[:1000],
+                OrganId=sender,
+                DocumentId=document_id,
+                OrganName=pkg.header.From.OrganName if pkg.header is not None else None,
+            ),
+        )
+        await audit.record(
+            uow.session,
+            "inbound_package.rejected",
+            acted_by=None,
+            subject_id=rejection_id,
+            details={"category": category.value, "reason": reason, "sender": pkg.sender},
+        )
+        metrics.REFUSED.labels("electronic", category.value).inc()
+        metrics.INBOUND.labels("rejected").inc()
+    raise PermanentError(f"{category.value}: {reason}", keep_effects=True)
 
 
 async def list_rejections(ctx: Intake, limit: int = 100) -> list[dict[str, Any]]:
