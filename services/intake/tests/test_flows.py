@@ -290,7 +290,8 @@ async def test_registers_are_an_admin_catalog(svc: Svc) -> None:
 async def test_clerk_registers_a_paper_document(svc: Svc) -> None:
     metadata = paper(first_handlers=["cv.nguyenvana", "ld.levanc"], notes="Bản gốc kèm hồ sơ")
     key = {"Idempotency-Key": uuid.uuid4().hex}
-    created = await post_paper(svc, metadata, headers=svc.clerk | key)
+    scans = [("scan-1.pdf", PDF), ("scan-2.pdf", PDF + b"\n%second")]
+    created = await post_paper(svc, metadata, files=scans, headers=svc.clerk | key)
     assert created.status_code == 201, created.text
     doc = created.json()
     assert doc["status"] == "registered"
@@ -302,11 +303,14 @@ async def test_clerk_registers_a_paper_document(svc: Svc) -> None:
     assert doc["sla_deadline"] is not None
     assert doc["sla_met"] is True
     assert doc["registered_by"] == "vanthu"
-    [attachment] = doc["attachments"]
+    attachment, second = doc["attachments"]
+    assert {attachment["AttachmentName"], second["AttachmentName"]} == {"scan-1.pdf", "scan-2.pdf"}
+    if attachment["AttachmentName"] != "scan-1.pdf":
+        attachment, second = second, attachment
     assert attachment["sha256"] == hashlib.sha256(PDF).hexdigest()
     assert attachment["content_type"] == "application/pdf"
 
-    replay = await post_paper(svc, metadata, headers=svc.clerk | key)
+    replay = await post_paper(svc, metadata, files=scans, headers=svc.clerk | key)
     assert replay.status_code == 201
     assert replay.json()["id"] == doc["id"]
     assert replay.json()["ArrivalNumber"] == doc["ArrivalNumber"]
@@ -323,12 +327,15 @@ async def test_clerk_registers_a_paper_document(svc: Svc) -> None:
     assert event.payload["channel"] == "paper"
     assert event.payload["sla_met"] is True
     assert event.actor.user == "vanthu"
-    assert event.payload["attachments"][0]["sha256"] == attachment["sha256"]
+    assert [a["sha256"] for a in event.payload["attachments"]] == [
+        a["sha256"] for a in doc["attachments"]
+    ]
 
     # Metadata for all staff; the file through a short-lived presigned URL after the check.
     specialist = svc.headers("cv.tranthib", "specialist")
     seen = await svc.client.get(f"/incoming-documents/{doc['id']}", headers=specialist)
     assert seen.json()["Subject"] == metadata["Subject"]
+    assert seen.json() == doc  # the 201's body is built from the inserted rows: the same view
     url = await svc.client.get(
         f"/incoming-documents/{doc['id']}/attachments/{attachment['id']}/url", headers=specialist
     )

@@ -188,20 +188,29 @@ async def _upload_scans(
 
 async def _record_scans(
     session: AsyncSession, document_id: str, stored: list[tuple[Upload, StoredObject]]
-) -> None:
-    for upload, obj in stored:
+) -> list[Row[Any]]:
+    """The attachment rows, in one statement, in the order :func:`_attachments_of` gives."""
+    if not stored:
+        return []
+    rows = (
         await session.execute(
-            attachments.insert().values(
-                id=str(uuid.uuid4()),
-                incoming_document_id=document_id,
-                object_key=obj.key,
-                sha256=obj.sha256,
-                content_type=obj.content_type,
-                size=obj.size,
-                name=(upload.name or "")[:300] or None,
-                origin="scan",
-            )
+            attachments.insert().returning(*attachments.c),
+            [
+                {
+                    "id": str(uuid.uuid4()),
+                    "incoming_document_id": document_id,
+                    "object_key": obj.key,
+                    "sha256": obj.sha256,
+                    "content_type": obj.content_type,
+                    "size": obj.size,
+                    "name": (upload.name or "")[:300] or None,
+                    "origin": "scan",
+                }
+                for upload, obj in stored
+            ],
         )
+    ).all()
+    return sorted(rows, key=lambda r: (r.created_at, r.id))
 
 
 async def _load(session: AsyncSession, document_id: str, *, lock: bool = False) -> Row[Any]:
@@ -345,32 +354,37 @@ async def receive_paper(
         document_id = str(uuid.uuid4())
         stored = await _upload_scans(ctx, scans)
         number = await ctx.numbers.allocate(session, form.register_id, year, document_id)
-        await session.execute(
-            D.insert().values(
-                id=document_id,
-                channel=Channel.PAPER.value,
-                status=DocumentStatus.REGISTERED.value,
-                received_at=times.received_at,
-                received_by=actor.user,
-                backfilled=times.backfilled,
-                register_id=form.register_id,
-                year=year,
-                arrival_number=number,
-                registered_at=times.registered_at,
-                registered_by=actor.user,
-                registered_on_behalf_of=actor.on_behalf_of,
-                first_handlers=form.first_handlers,
-                sla_deadline=sla.deadline,
-                sla_met=sla.met,
-                notes=form.notes,
-                **_document_fields(form),
-                duplicate_key=dup_key,
-                duplicate_year=form.PromulgationDate.year,
+        # From here on the register's counter row is locked until commit: the rows come back
+        # from their inserts rather than being read again.
+        doc = (
+            await session.execute(
+                D.insert()
+                .values(
+                    id=document_id,
+                    channel=Channel.PAPER.value,
+                    status=DocumentStatus.REGISTERED.value,
+                    received_at=times.received_at,
+                    received_by=actor.user,
+                    backfilled=times.backfilled,
+                    register_id=form.register_id,
+                    year=year,
+                    arrival_number=number,
+                    registered_at=times.registered_at,
+                    registered_by=actor.user,
+                    registered_on_behalf_of=actor.on_behalf_of,
+                    first_handlers=form.first_handlers,
+                    sla_deadline=sla.deadline,
+                    sla_met=sla.met,
+                    notes=form.notes,
+                    **_document_fields(form),
+                    duplicate_key=dup_key,
+                    duplicate_year=form.PromulgationDate.year,
+                )
+                .returning(*D.c)
             )
-        )
-        await _record_scans(session, document_id, stored)
-        doc = await _load(session, document_id)
-        event = registered_event(doc, await _attachments_of(session, document_id))
+        ).one()
+        scanned = await _record_scans(session, document_id, stored)
+        event = registered_event(doc, scanned)
         await uow.publish(INTAKE_DOCUMENTS, event, actor=actor, occurred_at=times.registered_at)
         await audit.record(
             session,
@@ -390,7 +404,7 @@ async def receive_paper(
                 "confirmed_duplicate": form.confirm_duplicate,
             },
         )
-        outcome = Outcome(201, await _view(session, document_id))
+        outcome = Outcome(201, document_view(doc, scanned, []))
         result = await finish(ctx, uow, claim, outcome)
     if result is outcome:
         _observe_registration("paper", sla.working_time, sla.met)
