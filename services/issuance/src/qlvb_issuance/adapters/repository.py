@@ -43,6 +43,11 @@ _DOCUMENT = select(orm.outgoing_documents).where(
 _DOCUMENT_FOR_UPDATE = _DOCUMENT.with_for_update()
 _ATTACHMENTS = (
     select(orm.attachments)
+    .where(orm.attachments.c.outgoing_document_id == bindparam("doc_id"))
+    .order_by(orm.attachments.c.uploaded_at)
+)
+_ATTACHMENTS_OF = (
+    select(orm.attachments)
     .where(orm.attachments.c.outgoing_document_id.in_(bindparam("doc_ids", expanding=True)))
     .order_by(orm.attachments.c.uploaded_at)
 )
@@ -146,14 +151,15 @@ class Repository:
         )
 
     async def attachments(self, doc_id: str) -> list[Row]:
-        return (await self.attachments_of([doc_id]))[doc_id]
+        rows = await self.session.execute(_ATTACHMENTS, {"doc_id": doc_id})
+        return [dict(r._mapping) for r in rows]
 
     async def attachments_of(self, doc_ids: Iterable[str]) -> dict[str, list[Row]]:
         """The files of several documents in one query, each document's in upload order."""
         ids = list(doc_ids)
         files: dict[str, list[Row]] = defaultdict(list)
         if ids:
-            for r in await self.session.execute(_ATTACHMENTS, {"doc_ids": ids}):
+            for r in await self.session.execute(_ATTACHMENTS_OF, {"doc_ids": ids}):
                 files[r.outgoing_document_id].append(dict(r._mapping))
         return {doc_id: files[doc_id] for doc_id in ids}
 
