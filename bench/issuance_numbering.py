@@ -8,10 +8,11 @@ gaps and duplicates counted. Runs against the dev stack (QLVB_PORT_BASE, default
 throwaway schema; the outbox relay is not started, so Kafka is not involved.
 
 Besides the rates it reports what explains them, per issue: the process' CPU time (client and
-service share this process and its event loop), the SQL statements and database round trips the
-service made, how long the counter row stayed locked after the allocation (allocation → COMMIT
-done), the latency; the same figures at 1 issuer (no lock contention: what one request costs);
-and the floor of the in-process client itself (the same POSTs to an app that only answers).
+service share this process and its event loop) and the share of a core it kept busy, the SQL
+statements and database round trips the service made, how long the counter row stayed locked
+after the allocation (allocation → COMMIT done) and the share of the run it was so locked, the
+latency; the same figures at 1 issuer (no lock contention: what one request costs); and the floor
+of the in-process client itself (the same POSTs to an app that only answers).
 
     .venv/bin/python bench/issuance_numbering.py [--issuers 32] [--documents 600]
         [--single-documents 150]
@@ -243,6 +244,11 @@ async def through_service(settings: Settings, issuers: int, documents: int) -> d
         "per_second": round(numbers / elapsed, 1),
         "failures": failures,
         "cpu_ms_per_issue": round(cpu * 1000 / max(numbers, 1), 3),
+        # Share of one core the process used (client and service): near 1, CPU-bound.
+        "process_cpu_busy": round(cpu / elapsed, 3),
+        # Share of the run the counter row was locked after an allocation returned (a lower
+        # bound: the row is locked from the upsert): near 1, the issuers queue on the row.
+        "counter_row_locked_share": round(sum(allocator.after_allocation) / elapsed, 3),
         "latency": summary_ms(latencies),
         "allocate": summary_ms(allocator.allocating),
         "allocation_to_commit": summary_ms(allocator.after_allocation),
