@@ -40,6 +40,7 @@ from sqlalchemy import event, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from starlette.types import Receive, Scope, Send
 
+from qlvb_chassis.db import ChassisTables
 from qlvb_chassis.migrations import upgrade
 from qlvb_chassis.numbering import NumberAllocator
 from qlvb_chassis.testing import FakeTokenIssuer
@@ -130,9 +131,8 @@ class TimedAllocator(NumberAllocator):
     statements) and what follows it until the transaction's COMMIT is done (the row stays locked
     all that time)."""
 
-    def __init__(self, allocator: NumberAllocator) -> None:
-        self.counters = allocator.counters
-        self.numbers = allocator.numbers
+    def __init__(self, tables: ChassisTables) -> None:
+        super().__init__(tables)
         self.allocating: list[float] = []
         self.after_allocation: list[float] = []
 
@@ -226,7 +226,7 @@ async def through_service(settings: Settings, issuers: int, documents: int) -> d
     app = create_app(settings, verifier=tokens.verifier())
     state: handlers.Services = app.state.issuance
     docs = await seed(settings, state, documents)
-    allocator = TimedAllocator(state.numbers)
+    allocator = TimedAllocator(orm.chassis)
     app.state.issuance = dataclasses.replace(state, numbers=allocator)
     meter = Meter(app.state.runtime.db.engine)
     headers = tokens.headers("vanthu", ["clerk"])
