@@ -782,6 +782,41 @@ async def test_search_is_accent_insensitive_with_filters_and_pages(world: World)
     assert await ids(q="khong co tu nay") == (0, [])
 
 
+async def test_search_pages_from_the_newest_documents_and_caps_its_count(world: World) -> None:
+    """A page found among the newest documents read in order (page size 1: the first hit fills
+    it) is the same as the one the word index gives; the count stops at the limit."""
+    pages = []
+    for page in (1, 2, 3):
+        r = await world.client.get(
+            "/search", params={"q": "quyet dinh", "page_size": 1, "page": page}, headers=STAFF
+        )
+        assert r.status_code == 200, r.text
+        body = r.json()
+        assert (body["total"], body["total_capped"]) == (2, False)
+        pages.append([hit["id"] for hit in body["results"]])
+    assert pages == [["O2"], ["D11"], []]
+    async with queries.reading(world.db) as session:
+        found = await queries.search(session, queries.SearchQuery(q="quyet dinh", total_limit=1))
+    assert (found.total, found.capped) == (1, True)
+    assert [r.id for r in found.rows] == ["O2", "D11"]
+
+
+async def test_progress_keeps_the_people_with_nothing_open(world: World) -> None:
+    """Everyone who held a task before the cut-off has a row, even with nothing to count."""
+    r = await world.client.get(
+        "/reports/progress",
+        params={"month": "2025-11", "by": "person", "unit": "VX"},
+        headers=LEADER,
+    )
+    assert r.status_code == 200, r.text
+    rows = {
+        row["key"]: (row["open"], row["overdue"], row["done_this_month"])
+        for row in r.json()["rows"]
+    }
+    assert rows["cv.cuong"] == (0, 0, 0)  # both tasks ended in September
+    assert rows["cv.an"][0] > 0
+
+
 async def test_business_metrics(world: World) -> None:
     await metrics.refresh_gauges(world.db, now=SEPTEMBER.end)
     text_ = (await world.client.get("/metrics")).text

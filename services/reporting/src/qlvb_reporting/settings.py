@@ -23,3 +23,7 @@ class Settings(ServiceSettings):
     """How often the business gauges are recomputed from the read models."""
     rebuild_batch_size: int = 500
     """Events applied per transaction by ``python -m qlvb_reporting.rebuild``."""
+    search_total_limit: int = 1_000
+    """Search counts its hits up to this many; beyond, ``total`` is this and ``total_capped``
+    is true (counting the half a million documents a common word matches takes seconds; each
+    hit counted is a page read)."""

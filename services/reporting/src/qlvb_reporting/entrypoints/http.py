@@ -7,6 +7,7 @@
 """
 
 # No ``from __future__ import annotations``: FastAPI evaluates the parameter annotations.
+import asyncio
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from enum import StrEnum
@@ -87,12 +88,14 @@ def _month(month: str | None) -> Period:
         raise _bad_period(exc) from None
 
 
-def _render(ctx: Context, export: Export, fmt: Format, filename: str) -> Response:
+async def _render(ctx: Context, export: Export, fmt: Format, filename: str) -> Response:
+    # Rendering is CPU work (seconds for a month of a large office's register): in a thread, so
+    # that the event loop — every other request, the consumers — is not frozen meanwhile.
     if fmt is Format.XLSX:
-        body, media = render_xlsx(export), XLSX
+        body, media = await asyncio.to_thread(render_xlsx, export), XLSX
     else:
         try:
-            body = render_pdf(export, ctx.settings.pdf_font_dir)
+            body = await asyncio.to_thread(render_pdf, export, ctx.settings.pdf_font_dir)
         except FontMissing as exc:
             raise Problem(
                 503, "PDF export unavailable", str(exc), slug="pdf-font-missing"
@@ -125,14 +128,14 @@ async def monthly_report(
     ] = None,
 ) -> Response:
     period = _month(month)
-    async with ctx.db.uow() as uow:
+    async with queries.reading(ctx.db) as session:
         report = await queries.monthly_report(
-            uow.session, ctx.calendar, period, _now(), missing_features=missing_features
+            session, ctx.calendar, period, _now(), missing_features=missing_features
         )
     if format is Format.JSON:
         return _json(layouts.monthly_json(report))
     filename = f"bao-cao-thang-{period.first:%Y-%m}"
-    return _render(ctx, layouts.monthly_export(report), format, filename)
+    return await _render(ctx, layouts.monthly_export(report), format, filename)
 
 
 class GroupBy(StrEnum):
@@ -149,8 +152,8 @@ async def progress(
     unit: Annotated[str | None, Query(max_length=200)] = None,
 ) -> Response:
     period = _month(month)
-    async with ctx.db.uow() as uow:
-        as_of, rows = await queries.progress(uow.session, period, _now(), by=by.value, unit=unit)
+    async with queries.reading(ctx.db) as session:
+        as_of, rows = await queries.progress(session, period, _now(), by=by.value, unit=unit)
     return _json(
         {
             "period": {"label": period.label, "first": period.first, "last": period.last},
@@ -195,21 +198,21 @@ async def incoming_register(
 ) -> Response:
     period = _period(year, date_from, date_to)
     paged = format is Format.JSON
-    async with ctx.db.uow() as uow:
+    async with queries.reading(ctx.db) as session:
         found = await queries.incoming_register(
-            uow.session,
+            session,
             period,
             register_id=register_id,
             limit=page_size if paged else None,
             offset=(page - 1) * page_size if paged else 0,
         )
-        people = await queries.people(uow.session)
+        people = await queries.people(session)
     rows = layouts.incoming_register_rows(found.rows, people)
     if paged:
         return _json(_page_json(period, rows, found.total, page, page_size))
     table = layouts.table("Sổ đăng ký văn bản đến", layouts.INCOMING_REGISTER, rows)
     export = layouts.register_export("SỔ ĐĂNG KÝ VĂN BẢN ĐẾN", period.label, table)
-    return _render(ctx, export, format, f"so-van-ban-den-{period.first}-{period.last}")
+    return await _render(ctx, export, format, f"so-van-ban-den-{period.first}-{period.last}")
 
 
 @router.get("/reports/registers/outgoing", summary="Sổ đăng ký văn bản đi (Phụ lục IV)")
@@ -226,9 +229,9 @@ async def outgoing_register(
 ) -> Response:
     period = _period(year, date_from, date_to)
     paged = format is Format.JSON
-    async with ctx.db.uow() as uow:
+    async with queries.reading(ctx.db) as session:
         found = await queries.outgoing_register(
-            uow.session,
+            session,
             period,
             register_id=register_id,
             limit=page_size if paged else None,
@@ -239,7 +242,7 @@ async def outgoing_register(
         return _json(_page_json(period, rows, found.total, page, page_size))
     table = layouts.table("Sổ đăng ký văn bản đi", layouts.OUTGOING_REGISTER, rows)
     export = layouts.register_export("SỔ ĐĂNG KÝ VĂN BẢN ĐI", period.label, table)
-    return _render(ctx, export, format, f"so-van-ban-di-{period.first}-{period.last}")
+    return await _render(ctx, export, format, f"so-van-ban-di-{period.first}-{period.last}")
 
 
 @router.get(
@@ -260,24 +263,24 @@ async def follow_up_register(
     period = _period(year, date_from, date_to)
     paged = format is Format.JSON
     now = _now()
-    async with ctx.db.uow() as uow:
+    async with queries.reading(ctx.db) as session:
         found = await queries.incoming_register(
-            uow.session,
+            session,
             period,
             register_id=register_id,
             limit=page_size if paged else None,
             offset=(page - 1) * page_size if paged else 0,
         )
-        people = await queries.people(uow.session)
+        people = await queries.people(session)
         holders = await queries.open_handlers(
-            uow.session, [r.incoming_document_id for r in found.rows], now
+            session, [r.incoming_document_id for r in found.rows], now
         )
     rows = layouts.follow_up_rows(found.rows, people, holders, ctx.calendar, now)
     if paged:
         return _json(_page_json(period, rows, found.total, page, page_size))
     table = layouts.table("Sổ theo dõi giải quyết văn bản đến", layouts.FOLLOW_UP_REGISTER, rows)
     export = layouts.register_export("SỔ THEO DÕI GIẢI QUYẾT VĂN BẢN ĐẾN", period.label, table)
-    return _render(ctx, export, format, f"so-theo-doi-{period.first}-{period.last}")
+    return await _render(ctx, export, format, f"so-theo-doi-{period.first}-{period.last}")
 
 
 # -- search ---------------------------------------------------------------------------------------
@@ -330,12 +333,15 @@ async def search(
         type_name=type_name,
         limit=page_size,
         offset=(page - 1) * page_size,
+        total_limit=ctx.settings.search_total_limit,
     )
-    async with ctx.db.uow() as uow:
-        found = await queries.search(uow.session, query)
+    async with queries.reading(ctx.db) as session:
+        found = await queries.search(session, query)
     return _json(
         {
             "total": found.total,
+            # More documents match than are counted: "total" is then search_total_limit.
+            "total_capped": found.capped,
             "page": page,
             "page_size": page_size,
             "results": [dict(r._mapping) for r in found.rows],

@@ -251,7 +251,7 @@ def monthly_export(report: MonthlyReport) -> Export:
                 p.held_past_due,
                 p.forced_forwards,
                 p.late_registrations,
-                ", ".join(p.documents),
+                _some(p.documents),
             ]
             for p in report.lagging_people
         ],
@@ -270,6 +270,18 @@ def monthly_export(report: MonthlyReport) -> Export:
             report.missing_features or "(không có)",
         ],
     )
+
+
+PRINTED_DOCUMENTS = 40
+"""Document numbers printed per person in the report's exports (the JSON lists them all): a
+person may hold hundreds late in a month, and a table row must fit on a PDF page."""
+
+
+def _some(labels: Sequence[str]) -> str:
+    shown = ", ".join(labels[:PRINTED_DOCUMENTS])
+    if len(labels) > PRINTED_DOCUMENTS:
+        shown += f" và {len(labels) - PRINTED_DOCUMENTS} văn bản khác"
+    return shown
 
 
 def progress_json(rows: list[ProgressRow]) -> list[dict[str, Any]]:
