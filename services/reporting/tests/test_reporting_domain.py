@@ -8,7 +8,12 @@ import pytest
 
 from qlvb_chassis.calendar import CalendarData, WorkingCalendar, office_instant
 from qlvb_reporting.domain.periods import InvalidPeriod, Period, due_end
-from qlvb_reporting.domain.reports import incoming_state, progress_text, working_days_overdue
+from qlvb_reporting.domain.reports import (
+    OverdueDays,
+    incoming_state,
+    progress_text,
+    working_days_overdue,
+)
 from qlvb_reporting.domain.text import normalize, prefix_tsquery, query_tokens, search_text
 
 SEPTEMBER_HOLIDAYS = WorkingCalendar(
@@ -95,3 +100,22 @@ def test_state_and_progress_text() -> None:
     assert progress_text(SEPTEMBER_HOLIDAYS, processed_at=None, due=None, as_of=as_of) == (
         "Đang xử lý"
     )
+
+
+def test_overdue_days_walks_the_calendar_once_and_agrees_with_the_rule() -> None:
+    calendar = WorkingCalendar(
+        CalendarData(
+            holidays=frozenset({date(2025, 9, 1), date(2025, 9, 2), date(2025, 4, 30)}),
+            extra_working_days=frozenset({date(2025, 9, 6)}),
+        )
+    )
+    for as_of in (
+        office_instant(date(2025, 10, 1), time(0)),  # the end of September
+        office_instant(date(2025, 9, 17), time(9, 30)),  # during a day
+    ):
+        days = OverdueDays(calendar, as_of)
+        # Out of order, repeated, after the cut-off: every answer is the rule's.
+        dues = [date(2025, 9, 10), date(2024, 11, 3), date(2025, 9, 16), date(2025, 9, 10)]
+        dues += [date(2025, 9, 17), date(2025, 9, 30), date(2025, 10, 20), date(2025, 8, 29)]
+        for due in dues:
+            assert days(due) == working_days_overdue(calendar, due, as_of), (due, as_of)

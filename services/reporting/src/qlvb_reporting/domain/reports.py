@@ -29,6 +29,35 @@ def working_days_overdue(calendar: WorkingCalendar, due: date, as_of: datetime) 
     return calendar.working_days_between(office_instant(due, time(12)), last)
 
 
+class OverdueDays:
+    """:func:`working_days_overdue` of many due dates at one cut-off, walking the calendar once.
+
+    A monthly report at a large office lists thousands of overdue documents, some due two years
+    ago: counting day by day for each cost a third of a second. Here each day from the
+    cut-off back to the earliest due date asked for is looked at once.
+    """
+
+    def __init__(self, calendar: WorkingCalendar, as_of: datetime) -> None:
+        self._calendar = calendar
+        self._as_of = as_of
+        self._last = to_office_time(as_of - timedelta(microseconds=1)).date()
+        self._after: dict[date, int] = {self._last: 0}
+        """Working days after a day, up to and including ``_last``."""
+        self._earliest = self._last
+
+    def __call__(self, due: date) -> int:
+        if self._as_of < due_end(due):
+            return 0
+        # Past the check above, ``due`` is before ``_last``.
+        while self._earliest > due:
+            count = self._after[self._earliest]
+            if self._calendar.is_working_day(self._earliest):
+                count += 1
+            self._earliest -= timedelta(days=1)
+            self._after[self._earliest] = count
+        return self._after[due]
+
+
 class IncomingState:
     """Tình trạng of a registered incoming document at an instant."""
 

@@ -37,10 +37,10 @@ from qlvb_reporting.domain.reports import (
     LaggingPerson,
     MonthlyCounts,
     MonthlyReport,
+    OverdueDays,
     OverdueDocument,
     PersonRef,
     ProgressRow,
-    working_days_overdue,
 )
 from qlvb_reporting.domain.text import prefix_tsquery
 
@@ -172,6 +172,7 @@ async def monthly_report(
     ).all()
     users = await people(session)
     holders = await open_handlers(session, [r.incoming_document_id for r in overdue_rows], as_of)
+    days_overdue = OverdueDays(calendar, as_of)
     overdue = [
         OverdueDocument(
             incoming_document_id=r.incoming_document_id,
@@ -182,7 +183,7 @@ async def monthly_report(
             organ_name=r.organ_name,
             subject=r.subject,
             due_date=r.due,
-            working_days_overdue=working_days_overdue(calendar, r.due, as_of),
+            working_days_overdue=days_overdue(r.due),
             handlers=[
                 _person(users, u)
                 for u in holders.get(r.incoming_document_id) or (r.first_handlers or [])
