@@ -9,6 +9,7 @@ its own schema as ``search_path`` (provisioned by ``./qlvb up``).
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from types import TracebackType
@@ -28,16 +29,19 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    event,
     func,
     text,
 )
 from sqlalchemy.dialects.postgresql import JSONB, UUID
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.pool import ConnectionPoolEntry
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -127,13 +131,37 @@ def create_engine(
     connect_args: dict[str, object] = {"timeout": 5, "command_timeout": 30}
     if search_path is not None:
         connect_args["server_settings"] = {"search_path": search_path}
-    return create_async_engine(
-        url,
-        pool_size=pool_size,
-        max_overflow=max_overflow,
-        pool_pre_ping=True,  # a restarted PostgreSQL leaves dead pooled connections behind
-        connect_args=connect_args,
+    engine = create_async_engine(
+        url, pool_size=pool_size, max_overflow=max_overflow, connect_args=connect_args
     )
+    _ping_when_idle(engine, idle_s=PING_AFTER_IDLE_S)
+    return engine
+
+
+PING_AFTER_IDLE_S = 1.0
+
+
+def _ping_when_idle(engine: AsyncEngine, *, idle_s: float) -> None:
+    """A restarted PostgreSQL leaves dead pooled connections behind: ping a connection before
+    use when it sat in the pool longer than ``idle_s`` (a dead one is replaced, as with
+    ``pool_pre_ping``). ``pool_pre_ping`` pings on every checkout, and asyncpg's ping is three
+    round trips (BEGIN; ";"; ROLLBACK); a busy pool pays nothing here. A connection that dies
+    while in use raises a disconnect error, which invalidates the whole pool."""
+    pool = engine.sync_engine.pool
+
+    @event.listens_for(pool, "checkin")
+    def _returned(dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(pool, "checkout")
+    def _ping(dbapi_connection: Any, record: ConnectionPoolEntry, proxy: Any) -> None:
+        idle_since = record.info.get("idle_since")
+        if idle_since is None or time.monotonic() - idle_since <= idle_s:
+            return  # just connected, or back from use a moment ago
+        try:
+            dbapi_connection.ping()
+        except Exception as exc:
+            raise DisconnectionError("pooled connection is dead") from exc
 
 
 class UnitOfWork:

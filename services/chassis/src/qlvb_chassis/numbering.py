@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import Insert, Integer, String, Table, bindparam, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -40,32 +40,45 @@ class AllocatedNumber:
     voided_by: str | None
 
 
+def _allocate_statement(counters: Table, numbers: Table) -> Insert:
+    """One statement, built once: bump the counter row (locking it) and record the number."""
+    register_id = bindparam("register_id", type_=String)
+    year = bindparam("year", type_=Integer)
+    bumped = (
+        pg_insert(counters)
+        .values(register_id=register_id, year=year, last_number=1)
+        .on_conflict_do_update(
+            index_elements=[counters.c.register_id, counters.c.year],
+            set_={"last_number": counters.c.last_number + 1},
+        )
+        .returning(counters.c.last_number)
+        .cte("bumped")
+    )
+    return (
+        numbers.insert()
+        .from_select(
+            ["register_id", "year", "number", "reference"],
+            select(register_id, year, bumped.c.last_number, bindparam("reference", type_=String)),
+        )
+        .returning(numbers.c.number)
+    )
+
+
 class NumberAllocator:
     def __init__(self, tables: ChassisTables) -> None:
         self.counters = tables.number_counters
         self.numbers = tables.allocated_numbers
+        self._allocate = _allocate_statement(self.counters, self.numbers)
 
     async def allocate(
         self, session: AsyncSession, register_id: str, year: int, reference: str
     ) -> int:
-        """The next number of (register, year), starting at 1; valid once the caller commits."""
-        c = self.counters
-        stmt = (
-            pg_insert(c)
-            .values(register_id=register_id, year=year, last_number=1)
-            .on_conflict_do_update(
-                index_elements=[c.c.register_id, c.c.year],
-                set_={"last_number": c.c.last_number + 1},
-            )
-            .returning(c.c.last_number)
-        )
-        number = int((await session.execute(stmt)).scalar_one())
-        await session.execute(
-            self.numbers.insert().values(
-                register_id=register_id, year=year, number=number, reference=reference
-            )
-        )
-        return number
+        """The next number of (register, year), starting at 1; valid once the caller commits.
+
+        The counter row stays locked until the caller's transaction ends: call it once nothing
+        is left to read or check, and write only what carries the number after it."""
+        params = {"register_id": register_id, "year": year, "reference": reference}
+        return int((await session.execute(self._allocate, params)).scalar_one())
 
     async def void(
         self,

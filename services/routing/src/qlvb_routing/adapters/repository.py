@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Table, func, select, text
+from sqlalchemy.dialects.postgresql import Insert
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -31,16 +32,35 @@ from qlvb_routing.domain.model import (
 )
 from qlvb_routing.domain.work_file import LinkedDocument, WorkFile, WorkFileState
 
+_UPSERTS: dict[tuple[str, tuple[str, ...]], Insert] = {}
+
+
+def _upsert_statement(table: Table, columns: tuple[str, ...]) -> Insert:
+    """One statement per (table, columns), values bound at execution: building a statement with
+    its values costs more CPU than running it."""
+    statement = _UPSERTS.get((table.name, columns))
+    if statement is None:
+        keys = [c.name for c in table.primary_key.columns]
+        insert = pg_insert(table)
+        statement = insert.on_conflict_do_update(
+            index_elements=keys,
+            set_={k: insert.excluded[k] for k in columns if k not in keys},
+        )
+        _UPSERTS[(table.name, columns)] = statement
+    return statement
+
 
 async def _upsert(session: AsyncSession, table: Table, values: dict[str, Any]) -> None:
-    keys = [c.name for c in table.primary_key.columns]
-    stmt = pg_insert(table).values(**values)
-    await session.execute(
-        stmt.on_conflict_do_update(
-            index_elements=keys,
-            set_={k: stmt.excluded[k] for k in values if k not in keys},
-        )
-    )
+    await session.execute(_upsert_statement(table, tuple(values)), values)
+
+
+async def _upsert_many(session: AsyncSession, table: Table, rows: list[dict[str, Any]]) -> None:
+    """Upsert rows in one statement per column set."""
+    groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for row in rows:
+        groups.setdefault(tuple(row), []).append(row)
+    for columns, group in groups.items():
+        await session.execute(_upsert_statement(table, columns), group)
 
 
 # -- handling cases ---------------------------------------------------------------------------
@@ -224,8 +244,7 @@ class Cases:
         }
 
     async def _save_children(self, case: HandlingCase) -> None:
-        for task in case.tasks:
-            await _upsert(self.session, orm.tasks, task_row(task))
+        await _upsert_many(self.session, orm.tasks, [task_row(task) for task in case.tasks])
         for d in case.drafts:
             await _upsert(
                 self.session,
