@@ -38,45 +38,30 @@ from intake_end_to_end import CLERK, Auth, CpuMeter, ensure_ready, metric
 from raw_baselines import kafka_figures
 
 from qlvb_contracts import edxml
-from qlvb_contracts.reference import build_document_id
 from qlvb_contracts.registry import EXCHANGE_INBOUND
+from qlvb_stack.agency import build_document
 from qlvb_stack.services import service_url
 from qlvb_stack.stack import Stack
 
 OFFICE = "000.00.00.H41"
 AGENCY = "000.00.12.H41"
 AGENCY_NAME = "Sở Tài chính"
-PDF = (
-    b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n"
-    b"2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj\n"
-    b"3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 595 842]>>endobj\n"
-    b"trailer<</Root 1 0 R>>\n%%EOF\n"
-)
 OUTCOMES = ("accepted", "duplicate", "rejected", "amendment")
 
 
 def edxml_package(code: str, subject: str, promulgated: date) -> tuple[str, bytes]:
-    """As tests/e2e/story.py builds them: one công văn with a PDF attachment."""
-    number, _, notation = code.partition("/")
-    document_id = build_document_id(AGENCY, promulgated, code)
-    doc = edxml.EdXmlDocument(
-        header=edxml.MessageHeader(
-            From=edxml.Organization(OrganId=AGENCY, OrganName=AGENCY_NAME),
-            To=[edxml.Organization(OrganId=OFFICE, OrganName="Ủy ban nhân dân thành phố")],
-            DocumentId=document_id,
-            Code=edxml.DocumentCode(CodeNumber=number, CodeNotation=notation),
-            PromulgationInfo=edxml.Promulgation(Place="Hà Nội", PromulgationDate=promulgated),
-            DocumentType=edxml.DocumentKind(TypeName="Công văn"),
-            Subject=subject,
-            SignerInfo=edxml.Signer(Position="Giám đốc", FullName="Trần Văn Tài"),
-        ),
-        attachments=[
-            edxml.Attachment(
-                ContentId="a1", ContentType="application/pdf", AttachmentName="cv.pdf", Content=PDF
-            )
-        ],
+    """One công văn with a PDF attachment, as ``./qlvb agency send`` builds it."""
+    return build_document(
+        sender=AGENCY,
+        sender_name=AGENCY_NAME,
+        recipient=OFFICE,
+        recipient_name="Ủy ban nhân dân thành phố",
+        code=code,
+        subject=subject,
+        type_name="Công văn",
+        promulgated=promulgated,
+        attachment=None,
     )
-    return document_id, edxml.build_edxml(doc)
 
 
 async def inbound_counts(client: httpx.AsyncClient, intake: str) -> dict[str, float]:

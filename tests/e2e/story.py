@@ -20,7 +20,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from qlvb_contracts import edxml
-from qlvb_contracts.reference import build_document_id
+from qlvb_stack.agency import build_document
 
 from .system import PDF, System
 
@@ -48,27 +48,18 @@ def today_local() -> date:
 
 
 def edxml_package(code: str, subject: str, sender: str = AGENCY) -> tuple[str, bytes]:
-    number, _, notation = code.partition("/")
-    promulgated = today_local()
-    document_id = build_document_id(sender, promulgated, code)
-    doc = edxml.EdXmlDocument(
-        header=edxml.MessageHeader(
-            From=edxml.Organization(OrganId=sender, OrganName=AGENCY_NAME),
-            To=[edxml.Organization(OrganId=OFFICE, OrganName="Ủy ban nhân dân thành phố")],
-            DocumentId=document_id,
-            Code=edxml.DocumentCode(CodeNumber=number, CodeNotation=notation),
-            PromulgationInfo=edxml.Promulgation(Place="Hà Nội", PromulgationDate=promulgated),
-            DocumentType=edxml.DocumentKind(TypeName="Công văn"),
-            Subject=subject,
-            SignerInfo=edxml.Signer(Position="Giám đốc", FullName="Trần Văn Tài"),
-        ),
-        attachments=[
-            edxml.Attachment(
-                ContentId="a1", ContentType="application/pdf", AttachmentName="cv.pdf", Content=PDF
-            )
-        ],
+    """One công văn from ``sender`` with a PDF attachment, as ``./qlvb agency send`` builds it."""
+    return build_document(
+        sender=sender,
+        sender_name=AGENCY_NAME,
+        recipient=OFFICE,
+        recipient_name="Ủy ban nhân dân thành phố",
+        code=code,
+        subject=subject,
+        type_name="Công văn",
+        promulgated=today_local(),
+        attachment=None,
     )
-    return document_id, edxml.build_edxml(doc)
 
 
 def paper_metadata(code: str, subject: str, **extra: Any) -> dict[str, Any]:
