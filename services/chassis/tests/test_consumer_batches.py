@@ -8,24 +8,20 @@ On the real stack: messages produced before the consumer starts arrive in large 
     handler runs once and is dead-lettered after one attempt, and the records after it are
     applied — each exactly once, in order;
 (3) PermanentError(keep_effects=True): the handler's writes commit with the record's dead letter
-    (sent through the outbox), the handler runs once;
-(4) offsets: committed at most once per interval, a timer commits the tail, and exactly the
-    finished records are committed.
+    (sent through the outbox), the handler runs once.
 """
 
 from __future__ import annotations
 
 import asyncio
-import time
 from collections import Counter
 
 import pytest
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaProducer
 from faststream.kafka import KafkaBroker
-from prometheus_client import REGISTRY as REGISTRY_
 from sqlalchemy import func, select
 
-from qlvb_chassis.consumer import Delivery, InboxConsumer, PermanentError, envelope_decoder
+from qlvb_chassis.consumer import Delivery, PermanentError
 from qlvb_chassis.db import UnitOfWork
 from qlvb_chassis.outbox import OutboxRelay
 from qlvb_contracts.envelope import Envelope
@@ -205,73 +201,3 @@ async def test_permanent_error_keeping_effects_commits_them_with_the_dead_letter
             ).all()
         )
     assert outcomes == {"processed": 2, "dead_lettered": 1}
-
-
-async def test_offsets_are_committed_at_most_every_interval_and_the_tail_by_a_timer(
-    env: Env,
-) -> None:
-    commits: list[float] = []
-
-    class Counting(InboxConsumer):
-        async def commit_offsets(self) -> None:
-            if self._uncommitted:
-                commits.append(time.monotonic())
-            await super().commit_offsets()
-
-    async def handle(delivery: Delivery, uow: UnitOfWork) -> None:
-        assert isinstance(delivery.payload, ThingHappened)
-        await uow.session.execute(
-            env.effects.insert().values(thing_id=delivery.payload.thing_id, n=delivery.payload.n)
-        )
-
-    settings = env.settings.model_copy(update={"consumer_commit_interval_s": 1.0})
-    consumer = Counting(
-        settings=settings,
-        db=env.db,
-        tables=env.tables,
-        topic=env.topic,
-        group_id="g-commits",
-        handler=handle,
-        decoder=envelope_decoder(env.registry),
-    )
-    broker = KafkaBroker(env.settings.kafka_bootstrap)
-    consumer.subscribe(broker)
-    total = 30
-    async with broker:
-        await broker.start()
-        await asyncio.sleep(2)  # joined the group
-        for n in range(total):  # a trickle: one message every 50 ms, many small fetches
-            await produce(env, [("trickle", n)])
-            await asyncio.sleep(0.05)
-
-        async def all_done() -> bool:
-            return len(await effects_in_order(env)) >= total
-
-        await wait_for(all_done, 60, f"{total} effects")
-        await asyncio.sleep(1.5)  # the timer commits the tail
-        batches = int(
-            REGISTRY_.get_sample_value(
-                "qlvb_consumer_batch_size_count",
-                {"service": "chassis-test", "group": "g-commits", "topic": env.topic},
-            )
-            or 0
-        )
-        committed = await committed_offsets(env, "g-commits")
-    await consumer.close()
-
-    assert committed == {0: total}  # everything finished is committed (produce() uses partition 0)
-    span = commits[-1] - commits[0]
-    # One commit per batch would be `batches`; throttled, about one a second (plus the tail's).
-    assert batches > len(commits), (batches, len(commits))
-    assert len(commits) <= span / settings.consumer_commit_interval_s + 3, commits
-
-
-async def committed_offsets(env: Env, group: str) -> dict[int, int]:
-    reader = AIOKafkaConsumer(bootstrap_servers=env.settings.kafka_bootstrap, group_id=group)
-    await reader.start()
-    try:
-        partitions = [TopicPartition(env.topic, p) for p in range(4)]
-        found = {tp.partition: await reader.committed(tp) for tp in partitions}
-        return {p: o for p, o in found.items() if o is not None}
-    finally:
-        await reader.stop()

@@ -3,11 +3,9 @@
 An :class:`InboxConsumer` subscribes a handler to a topic under an explicit consumer group. For
 each message it runs the handler in a unit of work that also inserts (group, message id) into the
 ``inbox`` table, so a redelivered message (rebalance, restart, a relay that published twice) finds
-its row and has no second effect. Offsets are committed only for messages that have committed
-their effect or been dead-lettered, and at most every ``consumer_commit_interval_s`` (a timer
-commits the tail): one commit costs ≈5 ms of broker and object-store CPU on S3-backed Tansu, so
-per-message commits would cap a consumer near 190 messages/s, and per-batch commits made a
-trickle of events cost ~0.1 core per consumer group on these machines. The messages of a fetched
+its row and has no second effect. Offsets are committed once per fetched batch, after every
+message in it has committed its effect or been dead-lettered: one commit costs ≈5 ms on S3-backed
+Tansu, so per-message commits would cap a consumer near 190 messages/s. The messages of a fetched
 batch also share one database transaction, each in a savepoint (see :meth:`process_batch`): one
 commit per batch, the outbox rows of the whole batch in one statement, the audit chain's lock
 taken once (bounded by ``consumer_batch_max_seconds``).
@@ -39,9 +37,8 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 import asyncpg
-from aiokafka import AIOKafkaProducer, TopicPartition
-from aiokafka.errors import IllegalStateError, KafkaError
-from aiokafka.structs import OffsetAndMetadata
+from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaError
 from faststream import AckPolicy
 from faststream.kafka.annotations import KafkaMessage
 from pydantic import BaseModel
@@ -185,14 +182,6 @@ class InboxConsumer:
         self._producer_factory = producer_factory or (lambda: make_producer(settings))
         self._producer: AIOKafkaProducer | None = None
         self.stalled = False
-        # Offsets are committed at most every consumer_commit_interval_s (one commit costs
-        # ≈5 ms of broker and object-store CPU on S3-backed Tansu, per group): the offsets of
-        # processed records wait here, and a timer commits them when no later batch does.
-        self._uncommitted: dict[TopicPartition, int] = {}
-        self._kafka: Any = None
-        self._commit_lock = asyncio.Lock()
-        self._last_commit = 0.0
-        self._flusher: asyncio.Task[None] | None = None
         """True while an outage holds the partition back (reported by /readyz)."""
 
     # -- FastStream wiring ---------------------------------------------------------------------
@@ -223,56 +212,11 @@ class InboxConsumer:
             raw = message.raw_message
             records = raw if isinstance(raw, tuple) else (raw,)
             await self.process_batch(records)
-            self._kafka = message.consumer
-            self.processed(records)
-            if time.monotonic() - self._last_commit >= self.settings.consumer_commit_interval_s:
-                await self.commit_offsets()
-            elif self._flusher is None or self._flusher.done():
-                self._flusher = asyncio.create_task(self._commit_later())
+            await message.ack()
 
         return subscriber(consume)
 
-    def processed(self, records: Sequence[Record]) -> None:
-        """Every record up to these is finished (committed effect or dead letter)."""
-        for r in records:
-            tp = TopicPartition(r.topic, r.partition)
-            self._uncommitted[tp] = max(self._uncommitted.get(tp, 0), r.offset + 1)
-
-    async def commit_offsets(self) -> None:
-        """Commit the offsets of finished records — exactly those, never a fetched position
-        whose records are still being handled."""
-        async with self._commit_lock:
-            offsets, self._uncommitted = self._uncommitted, {}
-            self._last_commit = time.monotonic()
-            kafka = self._kafka
-            if not offsets or kafka is None or getattr(kafka, "_closed", False):
-                return  # stopped: a commit now would open a new connection that nobody closes
-            assigned = kafka.assignment()
-            owned = {tp: OffsetAndMetadata(o, "") for tp, o in offsets.items() if tp in assigned}
-            if not owned:
-                return
-            try:
-                await kafka.commit(owned)
-            except (KafkaError, IllegalStateError) as exc:
-                # A rebalance moved the partitions: their new owner gets these records again
-                # and the inbox drops the copies.
-                log.info("offsets not committed (%s): they will be redelivered", exc)
-
-    async def _commit_later(self) -> None:
-        # Wait out the interval since the last commit (a later batch may commit meanwhile).
-        while (
-            wait := self._last_commit + self.settings.consumer_commit_interval_s - time.monotonic()
-        ) > 0:
-            await asyncio.sleep(wait)
-        await self.commit_offsets()
-
     async def close(self) -> None:
-        flusher, self._flusher = self._flusher, None
-        if flusher is not None and not flusher.done():
-            flusher.cancel()
-            await asyncio.gather(flusher, return_exceptions=True)
-        # Offsets still uncommitted here (the runtime commits them before stopping the broker)
-        # are redelivered after a restart; the inbox drops the copies.
         producer, self._producer = self._producer, None
         if producer is not None:
             with contextlib.suppress(Exception):  # bounded: the broker may be gone

@@ -193,9 +193,6 @@ class ServiceRuntime:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks.clear()
-        for consumer in self.consumers:  # the offsets of finished records, while we still can
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(consumer.commit_offsets(), timeout=5)
         with contextlib.suppress(Exception):
             await self.broker.stop()
         for consumer in self.consumers:

@@ -55,9 +55,6 @@ class ServiceSettings(BaseSettings):
     consumer_batch_max_seconds: float = 0.5
     """A shared transaction commits once it has run this long (it holds its row and audit locks
     until then); the rest of the fetch goes on in the next one."""
-    consumer_commit_interval_s: float = 1.0
-    """Offsets are committed at most this often per consumer (and this long after the last
-    batch): a restart redelivers at most this much, which the inbox drops."""
     consumer_max_attempts: int = 5
     """Attempts for a message whose handler keeps failing before it goes to the DLQ."""
     consumer_backoff_base_s: float = 0.2
